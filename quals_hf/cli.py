@@ -1,0 +1,69 @@
+"""The ``quals-hf`` command line: a thin shell over the library."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .scorer import PairScore
+
+
+def _print_pairs(title: str, summary: str, score: float, pair_scores: list[PairScore]) -> None:
+    print(f"\n{title}: {summary}")
+    print(f"  QUALS = {score:.3f}   ({len(pair_scores)} QA pairs)")
+    print(f"  {'lp_x':>7} {'lp_y':>7} {'x - y':>7}  question <sep> answer")
+    for p in pair_scores:
+        print(
+            f"  {p.lp_x:7.3f} {p.lp_y:7.3f} {p.consistency:7.3f}  "
+            f"{p.pair.question} <sep> {p.pair.answer}"
+        )
+
+
+def demo(args: argparse.Namespace) -> int:
+    """Score a faithful and a corrupted toy-world summary with the toy QAGen."""
+    from .scorer import QualsScorer
+    from .toy_qagen import load_or_train_toy_qagen
+    from .toy_world import make_examples
+
+    print("Loading the toy QAGen (trained on first use, about a minute on 2 CPU cores)...")
+    model, tokenizer = load_or_train_toy_qagen(args.cache_dir, verbose=True)
+    example = make_examples(args.seed + 1, seed=args.seed)[-1]
+    scorer = QualsScorer(model, tokenizer, progress=False)
+    out = scorer.score(
+        [example.document] * 2, [example.summary, example.corrupted_summary], return_details=True
+    )
+    print(f"\nsource: {example.document}")
+    _print_pairs("faithful summary", example.summary, out.scores[0], out.pair_scores[0])
+    _print_pairs(
+        f"corrupted summary ({example.corruption})",
+        example.corrupted_summary,
+        out.scores[1],
+        out.pair_scores[1],
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="quals-hf", description="QUALS factual-consistency scoring for summaries."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = commands.add_parser("demo", help=demo.__doc__, description=demo.__doc__)
+    p.add_argument("--seed", type=int, default=3, help="which toy-world story to score")
+    p.add_argument(
+        "--cache-dir",
+        default=None,
+        help="where the toy QAGen is kept (default: ~/.cache/quals_hf/...)",
+    )
+    p.set_defaults(func=demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""A tiny QAGen trained on the toy world in seconds on a CPU: a real model for tests and demos.
+
+No QAGen checkpoint can be downloaded here, and random weights show nothing about QUALS. This
+module builds a word-level tokenizer for the toy world and a small BART trained from scratch,
+with a fixed seed, to write ``question <sep> answer`` pairs for toy-world texts.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from pathlib import Path
+
+import torch
+from tokenizers import Tokenizer, models, pre_tokenizers, processors
+from transformers import BartConfig, BartForConditionalGeneration, PreTrainedTokenizerFast
+
+from .toy_world import SEP, make_examples, qa_examples, vocabulary
+
+TRAIN_SEED = 1234
+
+
+def toy_tokenizer() -> PreTrainedTokenizerFast:
+    """A word-level tokenizer covering every toy-world token; appends ``</s>`` to each text."""
+    vocab = {token: i for i, token in enumerate(vocabulary())}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.post_processor = processors.TemplateProcessing(
+        single="$A </s>", special_tokens=[("</s>", vocab["</s>"])]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token="<pad>",
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        additional_special_tokens=[SEP],
+        model_max_length=128,
+    )
+
+
+def toy_bart_config(
+    tokenizer: PreTrainedTokenizerFast, d_model: int = 64, layers: int = 2
+) -> BartConfig:
+    """A small BART config matching ``tokenizer``: decoding starts from ``<s>``."""
+    return BartConfig(
+        vocab_size=len(tokenizer),
+        d_model=d_model,
+        encoder_layers=layers,
+        decoder_layers=layers,
+        encoder_attention_heads=4,
+        decoder_attention_heads=4,
+        encoder_ffn_dim=2 * d_model,
+        decoder_ffn_dim=2 * d_model,
+        max_position_embeddings=tokenizer.model_max_length,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        decoder_start_token_id=tokenizer.bos_token_id,
+        forced_eos_token_id=None,
+        dropout=0.0,
+        attention_dropout=0.0,
+        scale_embedding=True,
+    )
+
+
+def train_toy_qagen(
+    output_dir: str | Path | None = None,
+    num_stories: int = 1500,
+    steps: int = 700,
+    batch_size: int = 48,
+    learning_rate: float = 5e-3,
+    seed: int = TRAIN_SEED,
+    verbose: bool = False,
+) -> tuple[BartForConditionalGeneration, PreTrainedTokenizerFast]:
+    """Train the toy QAGen from scratch and return ``(model, tokenizer)``; saved if asked.
+
+    Deterministic for a given seed and thread count. Stories come from ``seed``; tests and
+    demos draw theirs from other seeds, so the model is always scored on unseen stories.
+    """
+    torch.manual_seed(seed)
+    tokenizer = toy_tokenizer()
+    model = BartForConditionalGeneration(toy_bart_config(tokenizer))
+    data = qa_examples(make_examples(num_stories, seed=seed))
+    rng = random.Random(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=learning_rate, total_steps=steps, pct_start=0.1
+    )
+    model.train()
+    start = time.perf_counter()
+    for step in range(steps):
+        batch = rng.sample(data, batch_size)
+        enc = tokenizer(
+            [t for t, _ in batch],
+            text_target=[q for _, q in batch],
+            padding=True,
+            return_tensors="pt",
+        )
+        enc["labels"][enc["labels"] == tokenizer.pad_token_id] = -100
+        loss = model(**enc).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad(set_to_none=True)
+        if verbose and (step % 100 == 0 or step == steps - 1):
+            print(f"step {step:5d}  loss {loss.item():.4f}  {time.perf_counter() - start:.0f}s")
+    model.eval()
+    if output_dir is not None:
+        model.save_pretrained(output_dir)
+        tokenizer.save_pretrained(output_dir)
+    return model, tokenizer
+
+
+def default_cache_dir() -> Path:
+    """Where `load_or_train_toy_qagen` keeps the trained toy QAGen."""
+    root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return root / "quals_hf" / f"toy-qagen-seed{TRAIN_SEED}"
+
+
+def load_or_train_toy_qagen(
+    cache_dir: str | Path | None = None, verbose: bool = False
+) -> tuple[BartForConditionalGeneration, PreTrainedTokenizerFast]:
+    """The toy QAGen from ``cache_dir`` if it was trained before, else train and save it."""
+    path = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    if (path / "model.safetensors").exists():
+        return BartForConditionalGeneration.from_pretrained(path).eval(), toy_tokenizer()
+    return train_toy_qagen(path, verbose=verbose)

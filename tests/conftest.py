@@ -1,0 +1,44 @@
+"""Shared fixtures. No test may reach a hub: everything is built locally."""
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["HF_EVALUATE_OFFLINE"] = "1"
+
+import pytest
+import torch
+from transformers import BartForConditionalGeneration
+
+from quals_hf import QualsScorer
+from quals_hf.toy_qagen import toy_bart_config, toy_tokenizer, train_toy_qagen
+
+
+@pytest.fixture(scope="session")
+def toy_qagen_dir(tmp_path_factory):
+    """The toy QAGen, trained once per test run (about 45 s on 2 cores), saved to disk."""
+    path = tmp_path_factory.mktemp("toy_qagen")
+    train_toy_qagen(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def toy_qagen(toy_qagen_dir):
+    model = BartForConditionalGeneration.from_pretrained(toy_qagen_dir).eval()
+    return model, toy_tokenizer()
+
+
+@pytest.fixture(scope="session")
+def toy_scorer(toy_qagen):
+    model, tokenizer = toy_qagen
+    return QualsScorer(model, tokenizer, progress=False)
+
+
+@pytest.fixture()
+def random_toy_model():
+    """An untrained model with the toy tokenizer: cheap, for mechanics only."""
+    torch.manual_seed(0)
+    tokenizer = toy_tokenizer()
+    return BartForConditionalGeneration(
+        toy_bart_config(tokenizer, d_model=32, layers=1)
+    ).eval(), tokenizer
