@@ -2,12 +2,22 @@
 
 from .diverse_search import DiverseBeamOutput, diverse_beam_search
 from .formats import PRESETS, QAGenFormat
+from .hub_metric import METRIC_PATH, install_metric
 from .pairs import QAPair, answer_in_summary, select_pairs
-from .scorer import PairScore, QualsConfig, QualsOutput, QualsScorer, quals_from_pair_scores
+from .scorer import (
+    PairScore,
+    QualsConfig,
+    QualsOutput,
+    QualsScorer,
+    load_qagen,
+    quals_from_pair_scores,
+)
+from .trainer_metrics import quals_compute_metrics
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "METRIC_PATH",
     "PRESETS",
     "DiverseBeamOutput",
     "PairScore",
@@ -18,6 +28,9 @@ __all__ = [
     "QualsScorer",
     "answer_in_summary",
     "diverse_beam_search",
+    "install_metric",
+    "load_qagen",
+    "quals_compute_metrics",
     "quals_from_pair_scores",
     "select_pairs",
 ]

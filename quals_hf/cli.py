@@ -44,6 +44,16 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def install_metric(args: argparse.Namespace) -> int:
+    """Register the quals metric with evaluate, so that evaluate.load("quals") finds it."""
+    from .hub_metric import install_metric as install
+
+    path = install(args.name, args.modules_cache)
+    print(f"installed {args.name!r} at {path}")
+    print(f'evaluate.load("{args.name}") now works, also offline (HF_EVALUATE_OFFLINE=1)')
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="quals-hf", description="QUALS factual-consistency scoring for summaries."
@@ -57,6 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the toy QAGen is kept (default: ~/.cache/quals_hf/...)",
     )
     p.set_defaults(func=demo)
+    p = commands.add_parser(
+        "install-metric", help=install_metric.__doc__, description=install_metric.__doc__
+    )
+    p.add_argument("--name", default="quals", help="the metric to register (default: quals)")
+    p.add_argument(
+        "--modules-cache",
+        default=None,
+        help="evaluate's modules cache (default: $HF_MODULES_CACHE or $HF_HOME/modules)",
+    )
+    p.set_defaults(func=install_metric)
     return parser
 
 

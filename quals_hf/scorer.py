@@ -137,6 +137,17 @@ def _resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype | None:
     return names[dtype]
 
 
+def load_qagen(
+    name_or_path: str,
+    device: str | torch.device | None = None,
+    dtype: str | torch.dtype | None = None,
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Load a seq2seq QAGen and its tokenizer; ``device`` defaults to CUDA when available."""
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    model = AutoModelForSeq2SeqLM.from_pretrained(name_or_path, dtype=_resolve_dtype(dtype))
+    return model.to(device).eval(), AutoTokenizer.from_pretrained(name_or_path)
+
+
 class QualsScorer:
     """Scores the factual consistency of summaries with one QAGen model (QUALS).
 
@@ -196,10 +207,8 @@ class QualsScorer:
         ``device`` defaults to CUDA when available; ``dtype`` may be ``"bf16"``/``"fp16"``.
         Other keyword arguments are `QualsConfig` fields, ``batch_size`` or ``progress``.
         """
-        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        model = AutoModelForSeq2SeqLM.from_pretrained(name_or_path, dtype=_resolve_dtype(dtype))
-        tokenizer = AutoTokenizer.from_pretrained(name_or_path)
-        return cls(model.to(device), tokenizer, format=format, **kwargs)
+        model, tokenizer = load_qagen(name_or_path, device=device, dtype=dtype)
+        return cls(model, tokenizer, format=format, **kwargs)
 
     # -- batching -------------------------------------------------------------------------
 

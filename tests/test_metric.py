@@ -1,0 +1,206 @@
+"""The quals evaluate metric: its three routes, and use inside a Seq2SeqTrainer."""
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import evaluate
+import pytest
+from datasets import Dataset
+from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainer, Seq2SeqTrainingArguments
+
+import quals_hf.metric
+from quals_hf import METRIC_PATH, quals_compute_metrics
+from quals_hf.toy_world import make_examples
+
+EXAMPLES = make_examples(5, seed=21)
+SOURCES = [e.document for e in EXAMPLES]
+SUMMARIES = [e.summary for e in EXAMPLES[:3]] + [e.corrupted_summary for e in EXAMPLES[3:]]
+
+
+@pytest.fixture(scope="module")
+def expected(toy_scorer):
+    return toy_scorer.score(SOURCES, SUMMARIES, return_details=True)
+
+
+def _assert_same(result, expected, tol=1e-5):
+    assert result["num_qa_pairs"] == expected.num_pairs
+    assert max(abs(a - b) for a, b in zip(result["scores"], expected.scores)) < tol
+    assert result["quals"] == pytest.approx(expected.mean, abs=tol)
+
+
+def test_package_path_needs_no_setup(toy_scorer, expected):
+    metric = evaluate.load(METRIC_PATH, scorer=toy_scorer)
+    assert metric.name == "quals"
+    assert "Nan" in metric.citation and "predictions" in metric.features
+    _assert_same(metric.compute(predictions=SUMMARIES, sources=SOURCES), expected)
+
+
+def test_details_carry_the_pairs_and_per_token_scores(toy_scorer, expected):
+    metric = evaluate.load(METRIC_PATH, scorer=toy_scorer)
+    result = metric.compute(predictions=SUMMARIES, sources=SOURCES, return_details=True)
+    first = result["qa_pairs"][0][0]
+    want = expected.pair_scores[0][0]
+    assert (first["question"], first["answer"]) == (want.pair.question, want.pair.answer)
+    assert first["lp_x"] == pytest.approx(want.lp_x, abs=1e-6)
+    assert len(first["token_logprobs_y"]) == len(want.pair.token_ids)
+
+
+def test_bare_name_after_registration_works_offline(toy_qagen_dir, expected, tmp_path):
+    env = {
+        **os.environ,
+        "HF_HOME": str(tmp_path / "hf"),
+        "HF_EVALUATE_OFFLINE": "1",
+        "HF_HUB_OFFLINE": "1",
+        "HF_MODULES_CACHE": str(tmp_path / "hf" / "modules"),
+    }
+    script = textwrap.dedent(f"""
+        import json, sys, evaluate
+        try:
+            evaluate.load("quals")
+            print("loaded before registration"); sys.exit(1)
+        except FileNotFoundError:
+            pass
+        from quals_hf.cli import main
+        main(["install-metric"])
+        metric = evaluate.load("quals", checkpoint={str(toy_qagen_dir)!r}, format="qagen")
+        result = metric.compute(predictions={SUMMARIES!r}, sources={SOURCES!r}, progress=False)
+        print("RESULT" + json.dumps(result))
+    """)
+    run = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "installed 'quals'" in run.stdout
+    result = json.loads(run.stdout.split("RESULT", 1)[1])
+    _assert_same(result, expected, tol=1e-4)
+
+
+def test_space_folder_loads_from_wherever_it_is_pushed(toy_scorer, expected, tmp_path):
+    space = shutil.copytree(METRIC_PATH, tmp_path / "quals")
+    card = (space / "README.md").read_text()
+    header = card.split("---")[1]
+    for key in ("title:", "sdk: gradio", "app_file: app.py", "- evaluate", "- metric"):
+        assert key in header
+    for section in (
+        "## Metric Description",
+        "## How to Use",
+        "### Output Values",
+        "## Limitations and Bias",
+        "## Citation",
+    ):
+        assert section in card
+    assert "launch_gradio_widget" in (space / "app.py").read_text()
+    assert "quals_hf" in (space / "requirements.txt").read_text().split()
+    metric = evaluate.load(str(space), scorer=toy_scorer)
+    _assert_same(metric.compute(predictions=SUMMARIES, sources=SOURCES), expected)
+
+
+def test_loading_twice_loads_the_model_once(toy_qagen_dir, monkeypatch):
+    calls = []
+    original = quals_hf.metric.load_qagen
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(quals_hf.metric, "load_qagen", counting)
+    quals_hf.metric._shared_qagen.cache_clear()
+    first = evaluate.load(METRIC_PATH, checkpoint=str(toy_qagen_dir), progress=False)
+    second = evaluate.load(METRIC_PATH, checkpoint=str(toy_qagen_dir), progress=False)
+    a = first.compute(predictions=SUMMARIES[:2], sources=SOURCES[:2])
+    b = second.compute(predictions=SUMMARIES[:2], sources=SOURCES[:2], num_groups=30)
+    first.compute(predictions=SUMMARIES[:2], sources=SOURCES[:2])
+    assert len(calls) == 1
+    assert a["num_qa_pairs"] != b["num_qa_pairs"] or a["scores"] != b["scores"]
+
+
+@pytest.mark.parametrize(
+    "predictions,sources,message",
+    [
+        (["a summary .", "b"], ["a doc ."], r"differ in length"),
+        (["a summary .", ""], ["a doc .", "b doc ."], r"predictions\[1\] is empty"),
+        (["a summary .", "b"], ["a doc .", 3], r"sources\[1\] must be a string, got int"),
+        ([None], ["a doc ."], r"predictions\[0\] must be a string"),
+    ],
+)
+def test_bad_inputs_give_the_scorers_errors(toy_scorer, predictions, sources, message):
+    metric = evaluate.load(METRIC_PATH, scorer=toy_scorer)
+    with pytest.raises(ValueError, match=message):
+        metric.compute(predictions=predictions, sources=sources)
+
+
+def test_combine_with_another_metric(toy_scorer, expected, tmp_path):
+    other = tmp_path / "length_ratio"
+    other.mkdir()
+    (other / "length_ratio.py").write_text(
+        textwrap.dedent("""
+        import datasets
+        import evaluate
+
+        class LengthRatio(evaluate.Metric):
+            def _info(self):
+                text = datasets.Value("string")
+                return evaluate.MetricInfo(description="", citation="", features=datasets.Features(
+                    {"predictions": text, "references": text}))
+
+            def _compute(self, predictions, references):
+                return {"length_ratio": sum(map(len, predictions)) / sum(map(len, references))}
+    """)
+    )
+    combined = evaluate.combine(
+        [evaluate.load(METRIC_PATH, scorer=toy_scorer), evaluate.load(str(other))]
+    )
+    references = [e.summary for e in EXAMPLES]
+    combined.add_batch(predictions=SUMMARIES, references=references, sources=SOURCES)
+    result = combined.compute()
+    assert result["length_ratio"] == pytest.approx(
+        sum(map(len, SUMMARIES)) / sum(map(len, references))
+    )
+    assert result["quals"] == pytest.approx(expected.mean, abs=1e-5)
+
+
+def test_compute_metrics_in_a_seq2seq_trainer(toy_qagen, toy_scorer, tmp_path):
+    model, tokenizer = toy_qagen
+    docs = [e.summary for e in make_examples(6, seed=31)]  # any texts; the QAGen writes QA text
+    data = Dataset.from_dict(dict(tokenizer(docs, text_target=docs)))  # the trainer needs labels
+    args = Seq2SeqTrainingArguments(
+        output_dir=str(tmp_path),
+        per_device_eval_batch_size=4,
+        predict_with_generate=True,
+        generation_max_length=20,
+        generation_num_beams=1,
+        include_for_metrics=["inputs"],
+        report_to=[],
+        use_cpu=True,
+    )
+    metric = evaluate.load(METRIC_PATH, scorer=toy_scorer)
+    trainer = Seq2SeqTrainer(
+        model=model,
+        args=args,
+        eval_dataset=data,
+        processing_class=tokenizer,
+        data_collator=DataCollatorForSeq2Seq(tokenizer, model=model),
+        compute_metrics=quals_compute_metrics(tokenizer, metric),
+    )
+    metrics = trainer.evaluate()
+    generated = trainer.predict(data).predictions
+    summaries = tokenizer.batch_decode(generated.clip(min=0), skip_special_tokens=True)
+    want = toy_scorer.score(docs, summaries)
+    assert metrics["eval_quals"] == pytest.approx(want.mean, abs=1e-5)
+    assert metrics["eval_quals_qa_pairs"] == pytest.approx(sum(want.num_pairs) / len(docs))
+    assert metrics["eval_quals_unscored"] == pytest.approx(
+        sum(math.isnan(s) for s in want.scores) / len(docs)
+    )
+
+
+def test_compute_metrics_explains_missing_inputs(toy_scorer):
+    from transformers import EvalPrediction
+
+    fn = quals_compute_metrics(toy_scorer.tokenizer, evaluate.load(METRIC_PATH, scorer=toy_scorer))
+    with pytest.raises(ValueError, match="include_for_metrics"):
+        fn(EvalPrediction(predictions=[[5, 6]], label_ids=[[5, 6]]))
