@@ -1,9 +1,15 @@
 """quals_hf: QUALS factual-consistency scoring and ConSeq training for the Hugging Face stack."""
 
+from .contrastive_collator import ContrastiveCollator
+from .contrastive_config import ContrastiveConfig
+from .contrastive_sets import ContrastiveEntry, ContrastiveSets
+from .contrastive_trainer import ContrastiveTrainer
 from .diverse_search import DiverseBeamOutput, diverse_beam_search
 from .formats import PRESETS, QAGenFormat
 from .hub_metric import METRIC_PATH, install_metric
+from .mining import MiningConfig, mine_contrastive_sets, rouge_score_fn, select_documents
 from .pairs import QAPair, answer_in_summary, select_pairs
+from .remine_callback import RemineCallback
 from .scorer import (
     PairScore,
     QualsConfig,
@@ -19,18 +25,28 @@ __version__ = "0.1.0"
 __all__ = [
     "METRIC_PATH",
     "PRESETS",
+    "ContrastiveCollator",
+    "ContrastiveConfig",
+    "ContrastiveEntry",
+    "ContrastiveSets",
+    "ContrastiveTrainer",
     "DiverseBeamOutput",
+    "MiningConfig",
     "PairScore",
     "QAGenFormat",
     "QAPair",
     "QualsConfig",
     "QualsOutput",
     "QualsScorer",
+    "RemineCallback",
     "answer_in_summary",
     "diverse_beam_search",
     "install_metric",
     "load_qagen",
+    "mine_contrastive_sets",
     "quals_compute_metrics",
     "quals_from_pair_scores",
+    "rouge_score_fn",
+    "select_documents",
     "select_pairs",
 ]

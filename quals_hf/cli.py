@@ -23,7 +23,7 @@ def _print_pairs(title: str, summary: str, score: float, pair_scores: list[PairS
 def demo(args: argparse.Namespace) -> int:
     """Score a faithful and a corrupted toy-world summary with the toy QAGen."""
     from .scorer import QualsScorer
-    from .toy_qagen import load_or_train_toy_qagen
+    from .toy_models import load_or_train_toy_qagen
     from .toy_world import make_examples
 
     print("Loading the toy QAGen (trained on first use, about a minute on 2 CPU cores)...")

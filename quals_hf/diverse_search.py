@@ -46,7 +46,8 @@ class DiverseBeamOutput:
     log_likelihoods: torch.Tensor
 
 
-def _eos_ids(model: PreTrainedModel) -> list[int]:
+def eos_token_ids(model: PreTrainedModel) -> list[int]:
+    """The model's end-of-sequence ids (generation config first, then model config)."""
     eos = model.generation_config.eos_token_id
     if eos is None:
         eos = model.config.eos_token_id
@@ -55,7 +56,8 @@ def _eos_ids(model: PreTrainedModel) -> list[int]:
     return [eos] if isinstance(eos, int) else list(eos)
 
 
-def _special_id(model: PreTrainedModel, name: str) -> int:
+def special_token_id(model: PreTrainedModel, name: str) -> int:
+    """A special token id (e.g. ``decoder_start_token_id``), generation config first."""
     value = getattr(model.generation_config, name, None)
     if value is None:
         value = getattr(model.config, name, None)
@@ -107,9 +109,9 @@ def diverse_beam_search(
     if attention_mask is None:
         attention_mask = torch.ones_like(input_ids)
     attention_mask = attention_mask.to(device)
-    eos_ids = torch.tensor(_eos_ids(model), device=device)
-    pad_id = _special_id(model, "pad_token_id")
-    start_id = _special_id(model, "decoder_start_token_id")
+    eos_ids = torch.tensor(eos_token_ids(model), device=device)
+    pad_id = special_token_id(model, "pad_token_id")
+    start_id = special_token_id(model, "decoder_start_token_id")
 
     batch, groups = input_ids.shape[0], num_groups
     rows = batch * groups  # row r = input r // groups, group r % groups

@@ -48,6 +48,8 @@ def encode_texts(
     tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int, what: str
 ) -> list[list[int]]:
     """Token ids of each text, cut to ``max_length``; warns once with how many were cut."""
+    if not texts:
+        return []
     encoded = tokenizer(texts, add_special_tokens=True, verbose=False)["input_ids"]
     too_long = [i for i, ids in enumerate(encoded) if len(ids) > max_length]
     if too_long:

@@ -11,6 +11,8 @@ import torch
 from transformers import PreTrainedModel
 from transformers.modeling_outputs import BaseModelOutput
 
+from .diverse_search import special_token_id
+
 
 def pad_sequences(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Right-pad token id lists into ``(ids, attention_mask)`` tensors."""
@@ -51,7 +53,7 @@ def target_token_logprobs(
     input_ids, input_mask = input_ids.to(device), input_mask.to(device)
     states = model.get_encoder()(input_ids=input_ids, attention_mask=input_mask).last_hidden_state
     index = torch.tensor(owner, device=device)
-    start = model.config.decoder_start_token_id
+    start = special_token_id(model, "decoder_start_token_id")
     flat = [t for ts in targets for t in ts]
     full = [prefix + tokens for prefix, tokens in flat]
     decoder_in, decoder_mask = pad_sequences([[start, *f[:-1]] for f in full], pad_id)

@@ -122,7 +122,7 @@ class Quals(evaluate.Metric):
         format: str | QAGenFormat | None = None,
         device: str | None = None,
         dtype: str | None = None,
-        batch_size: int = 8,
+        batch_size: int | None = None,
         scorer: QualsScorer | None = None,
         **kwargs: Any,
     ) -> None:
@@ -187,7 +187,7 @@ class Quals(evaluate.Metric):
         **options: Any,
     ) -> dict[str, Any]:
         merged = {**self.defaults, **options}
-        batch_size = merged.pop("batch_size")
+        batch_size = merged.pop("batch_size") or (self.scorer.batch_size if self.scorer else 8)
         scorer = self._scorer_for(merged)
         out = scorer.score(
             sources, predictions, batch_size=batch_size, return_details=return_details

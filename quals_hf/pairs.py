@@ -38,6 +38,8 @@ def select_pairs(candidates: list[QAPair], max_pairs: int = 10) -> list[QAPair]:
     answer group per round, so that many different answers are covered; a question already
     taken for the same answer (ignoring case) is skipped. Stops at exactly ``max_pairs``.
     """
+    if max_pairs < 1:
+        raise ValueError(f"max_pairs must be at least 1, got {max_pairs}")
     ranked = sorted(candidates, key=lambda p: -p.search_score)
     groups: dict[str, list[QAPair]] = {}
     seen: set[tuple[str, str]] = set()

@@ -22,7 +22,7 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from .diverse_search import diverse_beam_search
+from .diverse_search import diverse_beam_search, eos_token_ids, special_token_id
 from .formats import QAGenFormat
 from .inputs import check_parallel, check_texts, default_max_length, encode_texts
 from .likelihood import pad_sequences, target_token_logprobs
@@ -54,6 +54,13 @@ class QualsConfig:
     length_penalty: float = 1.0
     max_pairs: int = 10
     max_input_length: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("num_groups", "max_new_tokens", "max_pairs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.min_new_tokens < 0 or self.diversity_penalty < 0:
+            raise ValueError("min_new_tokens and diversity_penalty must be >= 0")
 
     def search_kwargs(self) -> dict[str, float | int]:
         """The arguments of `diverse_beam_search` held by this config."""
@@ -244,21 +251,20 @@ class QualsScorer:
         """Set the pair's scored tokens; a leading BOS the tokenizer adds is read, not scored."""
         ids = self.tokenizer(text_target=self.format.render_pair(pair.question, pair.answer))
         ids = ids["input_ids"]
-        bos = self.tokenizer.bos_token_id
-        n_prefix = int(bos is not None and bos != self.tokenizer.eos_token_id and ids[:1] == [bos])
+        bos, eos = self.tokenizer.bos_token_id, self.tokenizer.eos_token_id
+        n_prefix = int(bos is not None and bos != eos and ids[:1] == [bos])
         pair.prefix_ids, pair.token_ids = ids[:n_prefix], ids[n_prefix:]
+        if eos is not None and pair.token_ids[-1:] != [eos]:
+            pair.token_ids.append(eos)  # the target ends with EOS (the spec)
 
-    def _decode(self, sequence: torch.Tensor) -> str:
-        drop = {
-            self.tokenizer.pad_token_id,
-            self.tokenizer.eos_token_id,
-            self.tokenizer.bos_token_id,
-            self.model.config.decoder_start_token_id,
-        }
-        ids = [t for t in sequence.tolist()[1:] if t not in drop]
-        return self.tokenizer.decode(
-            ids, skip_special_tokens=False, clean_up_tokenization_spaces=False
-        )
+    def _decode(self, sequence: torch.Tensor, length: int) -> str:
+        """The text of a hypothesis: its generated tokens without specials (any EOS id)."""
+        drop = {self.tokenizer.pad_token_id, self.tokenizer.bos_token_id,
+                special_token_id(self.model, "decoder_start_token_id"),
+                *eos_token_ids(self.model)}
+        ids = [t for t in sequence[1 : 1 + length].tolist() if t not in drop]
+        return self.tokenizer.decode(ids, skip_special_tokens=False,
+                                     clean_up_tokenization_spaces=False)
 
     def _generate_batch(self, batch: list[tuple[str, list[int]]]) -> list[list[QAPair]]:
         ids, mask = pad_sequences([enc for _, enc in batch], self.tokenizer.pad_token_id)
@@ -267,8 +273,8 @@ class QualsScorer:
         for (summary, _), out in zip(batch, outputs):
             candidates = [
                 QAPair(question, answer, float(score))
-                for sequence, score in zip(out.sequences, out.scores)
-                for question, answer in self.format.parse(self._decode(sequence))
+                for sequence, length, score in zip(out.sequences, out.lengths, out.scores)
+                for question, answer in self.format.parse(self._decode(sequence, int(length)))
                 if answer_in_summary(answer, summary)
             ]
             chosen = select_pairs(candidates, self.config.max_pairs)

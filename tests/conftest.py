@@ -11,12 +11,17 @@ import torch
 from transformers import BartForConditionalGeneration
 
 from quals_hf import QualsScorer
-from quals_hf.toy_qagen import toy_bart_config, toy_tokenizer, train_toy_qagen
+from quals_hf.toy_models import (
+    toy_bart_config,
+    toy_tokenizer,
+    train_toy_qagen,
+    train_toy_summarizer,
+)
 
 
 @pytest.fixture(scope="session")
 def toy_qagen_dir(tmp_path_factory):
-    """The toy QAGen, trained once per test run (about 45 s on 2 cores), saved to disk."""
+    """The toy QAGen, trained once per test run (about 35 s on 2 cores), saved to disk."""
     path = tmp_path_factory.mktemp("toy_qagen")
     train_toy_qagen(path)
     return path
@@ -26,6 +31,14 @@ def toy_qagen_dir(tmp_path_factory):
 def toy_qagen(toy_qagen_dir):
     model = BartForConditionalGeneration.from_pretrained(toy_qagen_dir).eval()
     return model, toy_tokenizer()
+
+
+@pytest.fixture(scope="session")
+def toy_summarizer_dir(tmp_path_factory):
+    """An MLE toy summarizer (document -> summary), trained once per test run (about 35 s)."""
+    path = tmp_path_factory.mktemp("toy_summarizer")
+    train_toy_summarizer(path, steps=700)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -176,3 +176,32 @@ def test_unknown_parameters_and_missing_pad_token_are_rejected(random_toy_model)
     tokenizer.pad_token = None
     with pytest.raises(ValueError, match="pad token"):
         QualsScorer(model, tokenizer)
+
+
+def test_hypotheses_ending_in_any_eos_id_parse(random_toy_model):
+    model, tokenizer = random_toy_model
+    unk = tokenizer.unk_token_id
+    model.generation_config.eos_token_id = [tokenizer.eos_token_id, unk]
+    scorer = QualsScorer(model, tokenizer, progress=False)
+    ids = tokenizer("who opened the school ? <sep> vienna", add_special_tokens=False).input_ids
+    sequence = torch.tensor([model.config.decoder_start_token_id, *ids, unk])
+    assert scorer._decode(sequence, len(ids) + 1) == "who opened the school ? <sep> vienna"
+
+
+def test_targets_end_with_eos_even_if_the_tokenizer_adds_none(random_toy_model):
+    model, tokenizer = random_toy_model
+    tokenizer._tokenizer.post_processor = None  # no </s> appended any more
+    scorer = QualsScorer(model, tokenizer, progress=False)
+    pairs = [[QAPair("who won ?", "maria", 0.0)]]
+    scorer.score_pairs(SOURCES[:1], SUMMARIES[:1], pairs)
+    assert pairs[0][0].token_ids[-1] == tokenizer.eos_token_id
+    assert len(pairs[0][0].token_ids) == 6  # who, won, ?, <sep>, maria, then EOS
+
+
+def test_empty_input_lists_give_empty_outputs_and_bad_settings_are_refused(random_toy_model):
+    scorer = QualsScorer(*random_toy_model, progress=False)
+    out = scorer.score([], [])
+    assert out.scores == [] and out.num_pairs == [] and math.isnan(out.mean)
+    for bad in ({"max_pairs": 0}, {"num_groups": 0}, {"diversity_penalty": -1.0}):
+        with pytest.raises(ValueError):
+            QualsScorer(*random_toy_model, **bad)

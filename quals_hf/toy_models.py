@@ -1,8 +1,9 @@
-"""A tiny QAGen trained on the toy world in seconds on a CPU: a real model for tests and demos.
+"""Tiny models trained on the toy world in seconds on a CPU: real models for tests and demos.
 
 No QAGen checkpoint can be downloaded here, and random weights show nothing about QUALS. This
-module builds a word-level tokenizer for the toy world and a small BART trained from scratch,
-with a fixed seed, to write ``question <sep> answer`` pairs for toy-world texts.
+module builds a word-level tokenizer for the toy world and small BARTs trained from scratch with
+a fixed seed: a QAGen writing ``question <sep> answer`` pairs for toy-world texts, and an MLE
+summarizer for ConSeq examples.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import random
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 from tokenizers import Tokenizer, models, pre_tokenizers, processors
@@ -65,24 +67,23 @@ def toy_bart_config(
     )
 
 
-def train_toy_qagen(
+def train_toy_seq2seq(
+    pairs: list[tuple[str, str]],
     output_dir: str | Path | None = None,
-    num_stories: int = 1500,
     steps: int = 700,
     batch_size: int = 48,
     learning_rate: float = 5e-3,
     seed: int = TRAIN_SEED,
     verbose: bool = False,
 ) -> tuple[BartForConditionalGeneration, PreTrainedTokenizerFast]:
-    """Train the toy QAGen from scratch and return ``(model, tokenizer)``; saved if asked.
+    """Train a small BART from scratch on ``(input text, target text)`` pairs.
 
-    Deterministic for a given seed and thread count. Stories come from ``seed``; tests and
-    demos draw theirs from other seeds, so the model is always scored on unseen stories.
+    A plain AdamW loop (faster than a Trainer for a model this small), deterministic for a
+    given seed and thread count. Returns ``(model, tokenizer)``, saved to ``output_dir`` if set.
     """
     torch.manual_seed(seed)
     tokenizer = toy_tokenizer()
     model = BartForConditionalGeneration(toy_bart_config(tokenizer))
-    data = qa_examples(make_examples(num_stories, seed=seed))
     rng = random.Random(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
@@ -91,7 +92,7 @@ def train_toy_qagen(
     model.train()
     start = time.perf_counter()
     for step in range(steps):
-        batch = rng.sample(data, batch_size)
+        batch = rng.sample(pairs, batch_size)
         enc = tokenizer(
             [t for t, _ in batch],
             text_target=[q for _, q in batch],
@@ -112,6 +113,36 @@ def train_toy_qagen(
         model.save_pretrained(output_dir)
         tokenizer.save_pretrained(output_dir)
     return model, tokenizer
+
+
+def train_toy_qagen(
+    output_dir: str | Path | None = None,
+    num_stories: int = 1500,
+    seed: int = TRAIN_SEED,
+    **kwargs: Any,
+) -> tuple[BartForConditionalGeneration, PreTrainedTokenizerFast]:
+    """The toy QAGen: writes ``question <sep> answer`` for toy-world texts (about 35 s).
+
+    Stories come from ``seed``; tests and demos draw theirs from other seeds, so the model is
+    always scored on unseen stories. ``kwargs`` go to `train_toy_seq2seq`.
+    """
+    pairs = qa_examples(make_examples(num_stories, seed=seed))
+    return train_toy_seq2seq(pairs, output_dir, seed=seed, **kwargs)
+
+
+def train_toy_summarizer(
+    output_dir: str | Path | None = None,
+    num_stories: int = 1500,
+    seed: int = TRAIN_SEED + 1,
+    steps: int = 300,
+    **kwargs: Any,
+) -> tuple[BartForConditionalGeneration, PreTrainedTokenizerFast]:
+    """An MLE toy summarizer (document -> faithful summary), the start of ConSeq training.
+
+    Few steps by default: the model is still unsure of its facts, which is what ConSeq fixes.
+    """
+    pairs = [(ex.document, ex.summary) for ex in make_examples(num_stories, seed=seed)]
+    return train_toy_seq2seq(pairs, output_dir, seed=seed, steps=steps, **kwargs)
 
 
 def default_cache_dir() -> Path:

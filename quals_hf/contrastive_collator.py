@@ -1,0 +1,81 @@
+"""`ContrastiveCollator`: seq2seq batches with each example's positive and negative targets.
+
+The summaries are looked up in the `ContrastiveSets` when the batch is built, so a running
+dataloader picks up re-mined sets at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transformers import DataCollatorForSeq2Seq, PreTrainedTokenizerBase
+
+from .contrastive_loss import IGNORE
+from .contrastive_sets import ContrastiveSets
+
+CONTRASTIVE_KEYS = ("positive_labels", "negative_labels", "has_entry")
+
+
+def pad_labels(rows: list[list[int]]) -> Any:
+    import torch
+
+    width = max([len(r) for r in rows] + [1])
+    out = torch.full((len(rows), width), IGNORE, dtype=torch.long)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = torch.tensor(r, dtype=torch.long)
+    return out
+
+
+class ContrastiveCollator:
+    """Pads ``input_ids``/``labels`` and adds ``positive_labels`` and ``negative_labels``.
+
+    An example without a positive gets an all-padding positive row, likewise for negatives.
+    An example with no entry in the sets falls back to its reference: its ``labels`` become
+    its positive (an MLE term), and ``has_entry`` is False for it.
+    """
+
+    def __init__(
+        self,
+        tokenizer: PreTrainedTokenizerBase,
+        sets: ContrastiveSets,
+        id_column: str = "id",
+        max_target_length: int = 128,
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.sets = sets
+        self.id_column = id_column
+        self.max_target_length = max_target_length
+        self.base = DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=IGNORE)
+        self._cache: dict[str, list[int]] = {}
+
+    def _target(self, text: str) -> list[int]:
+        if text not in self._cache:
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+            self._cache[text] = self.tokenizer(
+                text_target=text, max_length=self.max_target_length, truncation=True
+            )["input_ids"]
+        return self._cache[text]
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
+        import torch
+
+        ids = [f[self.id_column] for f in features]
+        base = [
+            {k: f[k] for k in ("input_ids", "attention_mask", "labels") if k in f} for f in features
+        ]
+        batch = self.base(base)
+        positives, negatives, has_entry = [], [], []
+        for example_id, feature in zip(ids, features):
+            entry = self.sets.get(example_id)
+            has_entry.append(entry is not None)
+            if entry is None:
+                positives.append(list(feature["labels"]))
+                negatives.append([])
+                continue
+            positives.append(self._target(entry.positive) if entry.positive else [])
+            negatives.append(self._target(entry.negative) if entry.negative else [])
+        batch["positive_labels"] = pad_labels(positives)
+        batch["negative_labels"] = pad_labels(negatives)
+        batch["has_entry"] = torch.tensor(has_entry)
+        return batch
