@@ -185,7 +185,9 @@ def mine_documents(
 
     config = config or MiningConfig()
     score_fn = as_score_fn(scorer)
-    state = PartialState()
+    # the shared accelerate state (a Trainer's, if one runs); created here under a plain
+    # torchrun launch, with gloo when the model is on the CPU
+    state = PartialState(cpu=model.device.type == "cpu")
     n = len(sources)
     batches = list(range(math.ceil(n / config.batch_size)))
     was_training = model.training
