@@ -15,7 +15,7 @@ from .scorer import (
     QualsConfig,
     QualsOutput,
     QualsScorer,
-    load_qagen,
+    load_seq2seq,
     quals_from_pair_scores,
 )
 from .trainer_metrics import quals_compute_metrics
@@ -42,7 +42,7 @@ __all__ = [
     "answer_in_summary",
     "diverse_beam_search",
     "install_metric",
-    "load_qagen",
+    "load_seq2seq",
     "mine_contrastive_sets",
     "quals_compute_metrics",
     "quals_from_pair_scores",

@@ -54,6 +54,36 @@ def install_metric(args: argparse.Namespace) -> int:
     return 0
 
 
+def mine(args: argparse.Namespace) -> int:
+    """Mine ConSeq contrastive sets: sample summaries, score them, select (source, S+, S-)."""
+    import logging
+
+    from .data import load_table
+    from .mining import MiningConfig, mine_contrastive_sets
+    from .scorer import QualsScorer, load_seq2seq
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    data = load_table(args.data, args.split, args.id_column)
+    model, tokenizer = load_seq2seq(args.model, device=args.device)
+    scorer = args.scorer
+    if scorer == "quals":
+        if not args.qagen:
+            raise ValueError("--scorer quals needs --qagen (a QAGen checkpoint)")
+        scorer = QualsScorer.from_pretrained(args.qagen, format=args.format, device=args.device,
+                                             batch_size=args.batch_size, progress=False)
+    config = MiningConfig(num_candidates=args.num_candidates, top_k=args.top_k,
+                          negative_ratio=args.negative_ratio, positive_ratio=args.positive_ratio,
+                          batch_size=args.batch_size, seed=args.seed)
+    sets = mine_contrastive_sets(model, tokenizer, data, scorer, config, args.id_column,
+                                 args.source_column, args.target_column)
+    path = sets.save(args.output)
+    stats = sets.stats()
+    print(f"selected {stats['examples']} of {len(data)} documents -> {path}")
+    print(f"mean positive score {stats['mean_positive_score']:.4f}, "
+          f"mean negative score {stats['mean_negative_score']:.4f}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="quals-hf", description="QUALS factual-consistency scoring for summaries."
@@ -77,12 +107,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="evaluate's modules cache (default: $HF_MODULES_CACHE or $HF_HOME/modules)",
     )
     p.set_defaults(func=install_metric)
+    p = commands.add_parser("mine", help=mine.__doc__, description=mine.__doc__)
+    p.add_argument("--model", required=True, help="the summarizer (path or Hub id)")
+    p.add_argument("--data", required=True,
+                   help="documents: a .jsonl/.json/.csv/.parquet file or a datasets name")
+    p.add_argument("--output", required=True, help="where the sets go (.jsonl, or a folder)")
+    p.add_argument("--split", default="train", help="split of a datasets name (default: train)")
+    p.add_argument("--scorer", choices=["quals", "rouge"], default="quals")
+    p.add_argument("--qagen", help="QAGen checkpoint for --scorer quals")
+    p.add_argument("--format", default=None, help="QAGen format preset (default: from config)")
+    p.add_argument("--id-column", default="id", help="added from row numbers when missing")
+    p.add_argument("--source-column", default="document")
+    p.add_argument("--target-column", default="summary")
+    p.add_argument("--num-candidates", type=int, default=6)
+    p.add_argument("--top-k", type=int, default=50)
+    p.add_argument("--negative-ratio", type=float, default=0.3)
+    p.add_argument("--positive-ratio", type=float, default=0.3)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default=None, help="default: CUDA when available")
+    p.set_defaults(func=mine)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (ValueError, OSError) as err:  # bad files, columns, settings: one line, exit 2
+        print(f"quals-hf {args.command}: error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

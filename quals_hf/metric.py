@@ -18,7 +18,7 @@ import torch
 
 from .formats import QAGenFormat
 from .inputs import check_parallel
-from .scorer import QualsOutput, QualsScorer, load_qagen
+from .scorer import QualsOutput, QualsScorer, load_seq2seq
 
 DEFAULT_CHECKPOINT = "lmqg/t5-base-squad-qag"
 DEFAULT_FORMAT = "lmqg"
@@ -80,7 +80,7 @@ def _shared_qagen(
     checkpoint: str, device: str | None, dtype: str | torch.dtype | None
 ) -> tuple[Any, Any]:
     """One loaded model per (checkpoint, device, dtype) and process."""
-    return load_qagen(checkpoint, device=device, dtype=dtype)
+    return load_seq2seq(checkpoint, device=device, dtype=dtype)
 
 
 def output_to_dict(out: QualsOutput) -> dict[str, Any]:

@@ -242,7 +242,7 @@ def mine_contrastive_sets(
     for column in (id_column, source_column, target_column):
         if column not in columns:
             raise ValueError(f"the dataset has no column {column!r} (columns: {columns})")
-    ids, sources, refs = dataset[id_column], dataset[source_column], dataset[target_column]
+    ids, sources, refs = (list(dataset[c]) for c in (id_column, source_column, target_column))
     start = time.perf_counter()
     mined = mine_documents(model, tokenizer, sources, refs, scorer, config, progress)
     negatives = [doc.negative(ref) for doc, ref in zip(mined, refs)]

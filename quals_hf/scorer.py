@@ -144,12 +144,12 @@ def _resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype | None:
     return names[dtype]
 
 
-def load_qagen(
+def load_seq2seq(
     name_or_path: str,
     device: str | torch.device | None = None,
     dtype: str | torch.dtype | None = None,
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """Load a seq2seq QAGen and its tokenizer; ``device`` defaults to CUDA when available."""
+    """Load a seq2seq model (a QAGen, a summarizer) and its tokenizer; CUDA when available."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     model = AutoModelForSeq2SeqLM.from_pretrained(name_or_path, dtype=_resolve_dtype(dtype))
     return model.to(device).eval(), AutoTokenizer.from_pretrained(name_or_path)
@@ -214,7 +214,7 @@ class QualsScorer:
         ``device`` defaults to CUDA when available; ``dtype`` may be ``"bf16"``/``"fp16"``.
         Other keyword arguments are `QualsConfig` fields, ``batch_size`` or ``progress``.
         """
-        model, tokenizer = load_qagen(name_or_path, device=device, dtype=dtype)
+        model, tokenizer = load_seq2seq(name_or_path, device=device, dtype=dtype)
         return cls(model, tokenizer, format=format, **kwargs)
 
     # -- batching -------------------------------------------------------------------------

@@ -102,13 +102,13 @@ def test_space_folder_loads_from_wherever_it_is_pushed(toy_scorer, expected, tmp
 
 def test_loading_twice_loads_the_model_once(toy_qagen_dir, monkeypatch):
     calls = []
-    original = quals_hf.metric.load_qagen
+    original = quals_hf.metric.load_seq2seq
 
     def counting(*args, **kwargs):
         calls.append(args)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(quals_hf.metric, "load_qagen", counting)
+    monkeypatch.setattr(quals_hf.metric, "load_seq2seq", counting)
     quals_hf.metric._shared_qagen.cache_clear()
     first = evaluate.load(METRIC_PATH, checkpoint=str(toy_qagen_dir), progress=False)
     second = evaluate.load(METRIC_PATH, checkpoint=str(toy_qagen_dir), progress=False)

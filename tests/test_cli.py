@@ -1,0 +1,58 @@
+"""The quals-hf command line."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from quals_hf import ContrastiveSets
+from quals_hf.cli import main
+from quals_hf.toy_world import make_examples
+
+
+def test_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("demo", "install-metric", "mine"):
+        assert command in out
+
+
+@pytest.fixture()
+def documents(tmp_path):
+    path = tmp_path / "docs.jsonl"
+    with path.open("w") as f:
+        for e in make_examples(12, seed=71):
+            f.write(json.dumps({"document": e.document, "summary": e.summary}) + "\n")
+    return path
+
+
+def test_mine_writes_sets_from_a_jsonl_file(toy_summarizer_dir, toy_qagen_dir, documents,
+                                            tmp_path, capsys):
+    out = tmp_path / "sets.jsonl"
+    code = main(["mine", "--model", str(toy_summarizer_dir), "--qagen", str(toy_qagen_dir),
+                 "--data", str(documents), "--output", str(out), "--batch-size", "6",
+                 "--negative-ratio", "0.5", "--positive-ratio", "0.5", "--device", "cpu"])
+    assert code == 0
+    sets = ContrastiveSets.load(out)
+    printed = capsys.readouterr().out
+    assert f"selected {len(sets)} of 12 documents" in printed
+    assert all(0 <= int(i) < 12 for i in sets)  # ids from row numbers
+    assert all(e.negative_score < e.positive_score for e in sets.values())
+
+
+def test_mine_errors_are_one_line_and_nonzero(tmp_path, toy_summarizer_dir, documents):
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "quals_hf.cli", "mine", *args],
+                              capture_output=True, text=True, timeout=300)
+
+    missing = run("--model", str(toy_summarizer_dir), "--data", str(tmp_path / "nope.jsonl"),
+                  "--output", str(tmp_path / "o.jsonl"), "--scorer", "rouge")
+    assert missing.returncode == 2 and "error: no such file" in missing.stderr.splitlines()[-1]
+    no_qagen = run("--model", str(toy_summarizer_dir), "--data", str(documents),
+                   "--output", str(tmp_path / "o.jsonl"))
+    assert no_qagen.returncode == 2
+    assert no_qagen.stderr.strip().splitlines()[-1] == (
+        "quals-hf mine: error: --scorer quals needs --qagen (a QAGen checkpoint)")
