@@ -9,6 +9,7 @@ from .formats import PRESETS, QAGenFormat
 from .hub_metric import METRIC_PATH, install_metric
 from .mining import MiningConfig, mine_contrastive_sets, rouge_score_fn, select_documents
 from .pairs import QAPair, answer_in_summary, select_pairs
+from .qagen_data import load_newsqa, load_squad
 from .remine_callback import RemineCallback
 from .scorer import (
     PairScore,
@@ -18,6 +19,7 @@ from .scorer import (
     load_seq2seq,
     quals_from_pair_scores,
 )
+from .train_qagen import QAGenArguments, train_qagen
 from .trainer_metrics import quals_compute_metrics
 
 __version__ = "0.1.0"
@@ -33,6 +35,7 @@ __all__ = [
     "DiverseBeamOutput",
     "MiningConfig",
     "PairScore",
+    "QAGenArguments",
     "QAGenFormat",
     "QAPair",
     "QualsConfig",
@@ -42,11 +45,14 @@ __all__ = [
     "answer_in_summary",
     "diverse_beam_search",
     "install_metric",
+    "load_newsqa",
     "load_seq2seq",
+    "load_squad",
     "mine_contrastive_sets",
     "quals_compute_metrics",
     "quals_from_pair_scores",
     "rouge_score_fn",
     "select_documents",
     "select_pairs",
+    "train_qagen",
 ]

@@ -84,6 +84,23 @@ def mine(args: argparse.Namespace) -> int:
     return 0
 
 
+def train_qagen(args: argparse.Namespace) -> int:
+    """Fine-tune a seq2seq model into a QAGen (Seq2SeqTrainer options apply: --output_dir, ...)."""
+    from transformers import HfArgumentParser, Seq2SeqTrainingArguments
+
+    from .train_qagen import QAGenArguments
+    from .train_qagen import train_qagen as run
+
+    parser = HfArgumentParser((QAGenArguments, Seq2SeqTrainingArguments),
+                              prog="quals-hf train-qagen", description=train_qagen.__doc__)
+    qagen_args, training_args = parser.parse_args_into_dataclasses(args.options)
+    _, metrics = run(qagen_args, training_args)
+    print(f"QAGen saved to {training_args.output_dir}")
+    for key in ("eval_parse_rate", "eval_answer_span_rate", "eval_question_rouge_l"):
+        print(f"  {key}: {metrics[key]:.3f}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="quals-hf", description="QUALS factual-consistency scoring for summaries."
@@ -127,11 +144,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="default: CUDA when available")
     p.set_defaults(func=mine)
+    # its options (QAGenArguments, Seq2SeqTrainingArguments) go to HfArgumentParser, --help too
+    p = commands.add_parser("train-qagen", help=train_qagen.__doc__, add_help=False)
+    p.set_defaults(func=train_qagen, forwards_options=True)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "forwards_options", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.options = extra
     try:
         return args.func(args)
     except (ValueError, OSError) as err:  # bad files, columns, settings: one line, exit 2

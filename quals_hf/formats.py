@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,15 @@ class QAGenFormat:
         if spec not in PRESETS:
             raise ValueError(f"unknown QAGen format {spec!r}; presets: {sorted(PRESETS)}")
         return PRESETS[spec]
+
+
+def decode_generation(tokenizer: Any, ids: list[int], drop: set[int | None]) -> str:
+    """The text of generated ids without the ``drop`` ids (pad, BOS, EOS, decoder start).
+
+    Other special tokens stay: a separator may be one (``<sep>``).
+    """
+    kept = [t for t in ids if t not in drop]
+    return tokenizer.decode(kept, skip_special_tokens=False, clean_up_tokenization_spaces=False)
 
 
 PRESETS: dict[str, QAGenFormat] = {

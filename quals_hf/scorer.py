@@ -23,7 +23,7 @@ from transformers import (
 )
 
 from .diverse_search import diverse_beam_search, eos_token_ids, special_token_id
-from .formats import QAGenFormat
+from .formats import QAGenFormat, decode_generation
 from .inputs import check_parallel, check_texts, default_max_length, encode_texts
 from .likelihood import pad_sequences, target_token_logprobs
 from .pairs import QAPair, answer_in_summary, select_pairs
@@ -259,12 +259,13 @@ class QualsScorer:
 
     def _decode(self, sequence: torch.Tensor, length: int) -> str:
         """The text of a hypothesis: its generated tokens without specials (any EOS id)."""
-        drop = {self.tokenizer.pad_token_id, self.tokenizer.bos_token_id,
-                special_token_id(self.model, "decoder_start_token_id"),
-                *eos_token_ids(self.model)}
-        ids = [t for t in sequence[1 : 1 + length].tolist() if t not in drop]
-        return self.tokenizer.decode(ids, skip_special_tokens=False,
-                                     clean_up_tokenization_spaces=False)
+        drop = {
+            self.tokenizer.pad_token_id,
+            self.tokenizer.bos_token_id,
+            special_token_id(self.model, "decoder_start_token_id"),
+            *eos_token_ids(self.model),
+        }
+        return decode_generation(self.tokenizer, sequence[1 : 1 + length].tolist(), drop)
 
     def _generate_batch(self, batch: list[tuple[str, list[int]]]) -> list[list[QAPair]]:
         ids, mask = pad_sequences([enc for _, enc in batch], self.tokenizer.pad_token_id)

@@ -266,3 +266,19 @@ def test_conseq_on_the_toy_world_lowers_the_negatives(toy_summarizer_dir, tmp_pa
     assert neg_after < neg_before - neg_drop, (neg_before, neg_after)
     assert pos_after > pos_before - pos_bound, (pos_before, pos_after)
     assert pos_after - neg_after > 0.5  # positives stay far more likely than negatives
+
+
+def test_sigmoid_against_an_identical_reference_model_starts_at_log_2(random_toy_model,
+                                                                        tmp_path):
+    model, tokenizer = random_toy_model
+    trainer = ContrastiveTrainer(
+        model=model, args=_config(tmp_path, contrastive_loss="sigmoid", beta=0.5),
+        contrastive_sets=_sets(4), train_dataset=_dataset(4), processing_class=tokenizer,
+        ref_model=copy.deepcopy(model),
+    )
+    batch = trainer.data_collator([trainer.train_dataset[i] for i in range(4)])
+    loss = trainer.compute_loss(model.eval(), batch)
+    assert loss.item() == pytest.approx(0.6931472, abs=1e-5)  # -log sigmoid(0)
+    no_ref = _trainer(model, tokenizer, tmp_path, sets=_sets(4), data=_dataset(4),
+                      contrastive_loss="sigmoid", beta=0.5)
+    assert no_ref.compute_loss(model, batch).item() != pytest.approx(0.6931472, abs=1e-3)

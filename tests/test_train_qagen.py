@@ -1,0 +1,124 @@
+"""Training a QAGen: the QA loaders, truncation, and a short training run on toy-world QA."""
+
+import json
+
+import pytest
+import torch
+from transformers import BartForConditionalGeneration, Seq2SeqTrainingArguments
+
+from quals_hf import PRESETS, QualsScorer
+from quals_hf.cli import main
+from quals_hf.qagen_data import from_columns, load_newsqa, load_squad, mix
+from quals_hf.toy_models import toy_bart_config, toy_tokenizer
+from quals_hf.toy_world import document_questions, make_examples, summary_questions
+from quals_hf.train_qagen import QAGenArguments, _rouge_l, prepare_examples, train_qagen
+
+SQUAD = {"version": "1.1", "data": [{"title": "t", "paragraphs": [{
+    "context": "maria lopez opened a new school in oslo on monday .",
+    "qas": [
+        {"id": "1", "question": "who opened the school ?",
+         "answers": [{"text": "maria lopez", "answer_start": 0},
+                     {"text": "maria lopez", "answer_start": 0},
+                     {"text": "lopez", "answer_start": 6}]},
+        {"id": "2", "question": "where ?", "answers": [{"text": "oslo", "answer_start": 35}]},
+    ]}]}]}
+NEWSQA = {"data": [{"storyId": "s1", "text": "the mayor of lyon , anna brown , spoke .",
+                    "questions": [{"q": "who is the mayor ?", "consensus": {"s": 20, "e": 30}},
+                                  {"q": "bad one", "consensus": {"badQuestion": True}},
+                                  {"q": "none", "consensus": {"noAnswer": True}}]}]}
+
+
+def test_squad_rows_one_per_distinct_answer(tmp_path):
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps(SQUAD))
+    rows = load_squad(path)
+    assert list(zip(rows["question"], rows["answer"], rows["answer_start"])) == [
+        ("who opened the school ?", "maria lopez", 0),
+        ("who opened the school ?", "lopez", 6),
+        ("where ?", "oslo", 35),
+    ]
+
+
+def test_newsqa_consensus_spans_and_skipped_questions(tmp_path):
+    path = tmp_path / "newsqa.json"
+    path.write_text(json.dumps(NEWSQA))
+    rows = load_newsqa(path)
+    assert rows["answer"] == ["anna brown"] and rows["answer_start"] == [20]
+    assert rows["question"] == ["who is the mayor ?"]
+
+
+def test_any_dataset_with_qa_columns_and_mixing(tmp_path):
+    from datasets import Dataset
+
+    other = from_columns(Dataset.from_dict({"context": ["a b c"], "question": ["q ?"],
+                                            "answer": [["b", "b", "c"]]}))
+    assert other["answer"] == ["b", "c"] and other["answer_start"] == [-1, -1]
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps(SQUAD))
+    assert len(mix(load_squad(path), other, seed=1)) == 5
+
+
+def test_answers_cut_off_by_truncation_are_dropped(tmp_path):
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps(SQUAD))
+    tokenizer = toy_tokenizer()
+    # 8 tokens keep "maria lopez opened a new school in" (+ </s>): "oslo" is cut off
+    examples = prepare_examples(load_squad(path), tokenizer, PRESETS["qagen"],
+                                max_source_length=8)
+    assert examples["answer"] == ["maria lopez", "lopez"]
+    label = tokenizer.decode(examples["labels"][0])
+    assert label == "who opened the school ? <sep> maria lopez </s>"
+
+
+def test_rouge_l():
+    assert _rouge_l("who opened the school", "who opened the school") == 1.0
+    assert _rouge_l("who opened it", "who closed it") == pytest.approx(2 / 3)
+    assert _rouge_l("", "x") == 0.0
+
+
+def _toy_qa_file(path, n, seed):
+    with path.open("w") as f:
+        for ex in make_examples(n, seed=seed):
+            for text, questions in ((ex.document, document_questions(ex.story)),
+                                    (ex.summary, summary_questions(ex.story))):
+                for q, a in questions:
+                    f.write(json.dumps({"context": text, "question": q, "answer": a}) + "\n")
+    return path
+
+
+def test_a_short_training_run_gives_a_usable_qagen(tmp_path):
+    start = tmp_path / "start"
+    tokenizer = toy_tokenizer()
+    torch.manual_seed(0)
+    BartForConditionalGeneration(toy_bart_config(tokenizer)).save_pretrained(start)
+    tokenizer.save_pretrained(start)
+    data = _toy_qa_file(tmp_path / "qa.jsonl", 300, seed=81)
+    output = tmp_path / "qagen"
+    _, metrics = train_qagen(
+        QAGenArguments(model_name_or_path=str(start), dataset=str(data), eval_size=100,
+                       max_source_length=128),
+        Seq2SeqTrainingArguments(output_dir=str(output), max_steps=600, learning_rate=5e-3,
+                                 per_device_train_batch_size=48, per_device_eval_batch_size=50,
+                                 warmup_steps=60, save_strategy="no", report_to=[],
+                                 use_cpu=True, disable_tqdm=True, seed=0),
+    )
+    assert metrics["eval_parse_rate"] >= 0.9, metrics
+    assert metrics["eval_answer_span_rate"] >= 0.9, metrics
+    assert metrics["eval_question_rouge_l"] > 0.5, metrics
+    scorer = QualsScorer.from_pretrained(str(output), device="cpu", progress=False)
+    assert scorer.format == PRESETS["qagen"]  # read from the saved config
+    card = (output / "README.md").read_text()
+    assert "qagen" in card and str(tmp_path / "start") in card
+    ex = make_examples(1, seed=82)[0]
+    assert scorer.score([ex.document], [ex.summary]).num_pairs[0] > 0
+
+
+def test_cli_help_and_missing_data(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["train-qagen", "--help"])
+    assert "--model_name_or_path" in capsys.readouterr().out
+    code = main(["train-qagen", "--model_name_or_path", str(tmp_path), "--output_dir",
+                 str(tmp_path / "out")])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == (
+        "quals-hf train-qagen: error: no QA data: give --squad, --newsqa and/or --dataset")
