@@ -108,10 +108,11 @@ def main() -> None:
     )
     callbacks = [RemineCallback(sets, train, scorer, every_n_steps=args.remine_every,
                                 config=mining)] if args.remine_every else []
-    # train on the selected documents, as the paper does (re-mining may select others: rows
-    # whose entry disappears fall back to their reference)
+    # the paper trains on the selected documents; when re-mining selects others as training
+    # goes, train on all of them: each batch trains those with an entry in the current round
     trainer = ContrastiveTrainer(model=model, args=config, contrastive_sets=sets,
-                                 train_dataset=sets.filter_dataset(train),
+                                 train_dataset=train if args.remine_every
+                                 else sets.filter_dataset(train),
                                  processing_class=tokenizer,
                                  callbacks=callbacks)
     trainer.train()

@@ -58,29 +58,38 @@ def mine(args: argparse.Namespace) -> int:
     """Mine ConSeq contrastive sets: sample summaries, score them, select (source, S+, S-)."""
     import logging
 
+    import torch
+    from accelerate import PartialState
+
     from .data import load_table
     from .mining import MiningConfig, mine_contrastive_sets
     from .scorer import QualsScorer, load_seq2seq
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.scorer == "quals" and not args.qagen:
+        raise ValueError("--scorer quals needs --qagen (a QAGen checkpoint)")
+    # under torchrun / accelerate launch: one device per process, gloo between CPU processes
+    state = PartialState(cpu=args.device == "cpu" or not torch.cuda.is_available())
+    device = args.device or state.device
+    logging.basicConfig(level=logging.INFO if state.is_main_process else logging.WARNING,
+                        format="%(message)s")
     data = load_table(args.data, args.split, args.id_column)
-    model, tokenizer = load_seq2seq(args.model, device=args.device)
+    model, tokenizer = load_seq2seq(args.model, device=device)
     scorer = args.scorer
     if scorer == "quals":
-        if not args.qagen:
-            raise ValueError("--scorer quals needs --qagen (a QAGen checkpoint)")
-        scorer = QualsScorer.from_pretrained(args.qagen, format=args.format, device=args.device,
+        scorer = QualsScorer.from_pretrained(args.qagen, format=args.format, device=device,
                                              batch_size=args.batch_size, progress=False)
     config = MiningConfig(num_candidates=args.num_candidates, top_k=args.top_k,
                           negative_ratio=args.negative_ratio, positive_ratio=args.positive_ratio,
                           batch_size=args.batch_size, seed=args.seed)
     sets = mine_contrastive_sets(model, tokenizer, data, scorer, config, args.id_column,
                                  args.source_column, args.target_column)
-    path = sets.save(args.output)
-    stats = sets.stats()
-    print(f"selected {stats['examples']} of {len(data)} documents -> {path}")
-    print(f"mean positive score {stats['mean_positive_score']:.4f}, "
-          f"mean negative score {stats['mean_negative_score']:.4f}")
+    if state.is_main_process:  # every process holds the same sets
+        path = sets.save(args.output)
+        stats = sets.stats()
+        print(f"selected {stats['examples']} of {len(data)} documents -> {path}")
+        print(f"mean positive score {stats['mean_positive_score']:.4f}, "
+              f"mean negative score {stats['mean_negative_score']:.4f}")
+    state.wait_for_everyone()
     return 0
 
 

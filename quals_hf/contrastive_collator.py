@@ -30,8 +30,8 @@ class ContrastiveCollator:
     """Pads ``input_ids``/``labels`` and adds ``positive_labels`` and ``negative_labels``.
 
     An example without a positive gets an all-padding positive row, likewise for negatives.
-    An example with no entry in the sets falls back to its reference: its ``labels`` become
-    its positive (an MLE term), and ``has_entry`` is False for it.
+    An example with no entry in the sets gets neither (``has_entry`` is False): the
+    contrastive terms skip it, and only the MLE term (``mle_weight > 0``) trains on it.
     """
 
     def __init__(
@@ -66,15 +66,11 @@ class ContrastiveCollator:
         ]
         batch = self.base(base)
         positives, negatives, has_entry = [], [], []
-        for example_id, feature in zip(ids, features):
+        for example_id in ids:
             entry = self.sets.get(example_id)
             has_entry.append(entry is not None)
-            if entry is None:
-                positives.append(list(feature["labels"]))
-                negatives.append([])
-                continue
-            positives.append(self._target(entry.positive) if entry.positive else [])
-            negatives.append(self._target(entry.negative) if entry.negative else [])
+            positives.append(self._target(entry.positive) if entry and entry.positive else [])
+            negatives.append(self._target(entry.negative) if entry and entry.negative else [])
         batch["positive_labels"] = pad_labels(positives)
         batch["negative_labels"] = pad_labels(negatives)
         batch["has_entry"] = torch.tensor(has_entry)

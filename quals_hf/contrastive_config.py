@@ -72,7 +72,10 @@ class ContrastiveConfig(Seq2SeqTrainingArguments):
 
     @classmethod
     def conseq(cls, output_dir: str, **overrides: Any) -> ContrastiveConfig:
-        """The paper's ConSeq hyperparameters (start from the MLE checkpoint); fp16 on GPUs."""
+        """The paper's ConSeq hyperparameters (start from the MLE checkpoint).
+
+        The paper also trained in fp16: pass ``fp16=True`` (or ``bf16=True``) on GPUs.
+        """
         paper = dict(
             learning_rate=3e-6,
             lr_scheduler_type="polynomial",

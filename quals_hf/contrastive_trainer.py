@@ -120,12 +120,15 @@ class ContrastiveTrainer(Seq2SeqTrainer):
             )
 
         def tokenize(batch: dict[str, list]) -> dict[str, list]:
-            return tokenizer(
-                batch[args.source_column],
-                text_target=batch[args.target_column],
-                max_length=args.max_source_length,
-                truncation=True,
+            enc = tokenizer(
+                batch[args.source_column], max_length=args.max_source_length, truncation=True
             )
+            enc["labels"] = tokenizer(
+                text_target=batch[args.target_column],
+                max_length=args.max_target_length,
+                truncation=True,
+            )["input_ids"]
+            return enc
 
         return dataset.map(tokenize, batched=True, desc=f"tokenizing the {name} dataset")
 
@@ -145,14 +148,14 @@ class ContrastiveTrainer(Seq2SeqTrainer):
         """
         if not batch_samples or "positive_labels" not in batch_samples[0]:
             return super()._get_num_items_in_batch(batch_samples, device)
-        counts = torch.zeros(3, dtype=torch.long)
+        totals = [0, 0, 0]
         for batch in batch_samples:
             pos = batch["positive_labels"] != IGNORE
             neg = batch["negative_labels"] != IGNORE
-            counts[CONTRASTIVE_TOKENS] += pos.sum() + neg.sum()
-            counts[MLE_TOKENS] += (batch["labels"] != IGNORE).sum()
-            counts[PAIRS] += (pos.any(-1) & neg.any(-1)).sum()
-        counts = counts.to(device)
+            totals[CONTRASTIVE_TOKENS] += int(pos.sum()) + int(neg.sum())
+            totals[MLE_TOKENS] += int((batch["labels"] != IGNORE).sum())
+            totals[PAIRS] += int((pos.any(-1) & neg.any(-1)).sum())
+        counts = torch.tensor(totals, dtype=torch.long, device=device)
         if self.args.average_tokens_across_devices and self.args.world_size > 1:
             counts = self.accelerator.gather(counts).view(-1, 3).sum(0)
         return counts
@@ -172,6 +175,9 @@ class ContrastiveTrainer(Seq2SeqTrainer):
         rows = torch.arange(positive.shape[0], device=positive.device)
         blocks = [(positive[has_pos], rows[has_pos]), (negative[has_neg], rows[has_neg])]
         if args.mle_weight > 0:
+            blocks.append((inputs["labels"], rows))
+        skipped = not any(len(o) for _, o in blocks)
+        if skipped:  # nothing to train on: a zero-weight pass keeps every process in step
             blocks.append((inputs["labels"], rows))
         labels = _stack([b for b, _ in blocks])
         owner = torch.cat([o for _, o in blocks])
@@ -234,12 +240,14 @@ class ContrastiveTrainer(Seq2SeqTrainer):
             mle = token_losses(*splits[2], eps)
             loss = loss + args.mle_weight * mle.sum() / counts[MLE_TOKENS].clamp(min=1)
             metrics["mle"] = mle.sum().item() / max(int((splits[2][1] != IGNORE).sum()), 1)
+        if skipped:
+            loss = loss + 0.0 * logits.sum()
         if args.average_tokens_across_devices and args.world_size > 1:
             loss = loss * args.world_size  # DDP averages gradients over processes
 
         with torch.no_grad():
             metrics["pairs"] = float((has_pos & has_neg).sum())
-            metrics["fallback"] = float((~inputs["has_entry"]).sum())
+            metrics["skipped"] = float((~inputs["has_entry"]).sum())
             if len(pos_labels):
                 metrics["logp/positive"] = sequence_logps(pos_logits, pos_labels).mean().item()
             if len(neg_labels):

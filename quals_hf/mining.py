@@ -144,7 +144,7 @@ def _score(
 def _mine_batch(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
-    batch_index: int,
+    seed: int,
     sources: list[str],
     references: list[str],
     score_fn: ScoreFn,
@@ -153,10 +153,12 @@ def _mine_batch(
     k = config.num_candidates
     enc = tokenizer(sources, max_length=config.max_source_length, truncation=True,
                     padding=True, return_tensors="pt").to(model.device)
-    torch.manual_seed(config.seed + batch_index)
-    out = model.generate(**enc, do_sample=True, top_k=config.top_k, num_return_sequences=k,
-                         min_new_tokens=config.min_new_tokens,
-                         max_new_tokens=config.max_new_tokens, num_beams=1)
+    devices = [model.device] if model.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):  # leaves the training run's RNG alone
+        torch.manual_seed(seed)
+        out = model.generate(**enc, do_sample=True, top_k=config.top_k, num_return_sequences=k,
+                             min_new_tokens=config.min_new_tokens,
+                             max_new_tokens=config.max_new_tokens, num_beams=1)
     texts = [t.strip() for t in tokenizer.batch_decode(out, skip_special_tokens=True)]
     all_sources = [s for s in sources for _ in range(k)] + sources
     all_refs = [r for r in references for _ in range(k)] + references
@@ -174,11 +176,13 @@ def mine_documents(
     scorer: QualsScorer | ScoreFn | str,
     config: MiningConfig | None = None,
     progress: bool = True,
+    round: int = 0,
 ) -> list[MinedDocument]:
     """Sample and score candidates for every document, on all processes of the current run.
 
     With several processes (``torchrun``, ``accelerate launch``), each takes its share of
-    whole batches; results are gathered so every process returns the full list.
+    whole batches; results are gathered so every process returns the full list. Batch ``b``
+    of round ``r`` samples with seed ``config.seed + r * 1_000_003 + b``.
     """
     from accelerate import PartialState
     from accelerate.utils import gather_object
@@ -198,7 +202,8 @@ def mine_documents(
                    disable=not progress or not state.is_main_process)
         for b in mine:
             lo, hi = b * config.batch_size, min((b + 1) * config.batch_size, n)
-            mined = _mine_batch(model, tokenizer, b, list(sources[lo:hi]),
+            seed = config.seed + round * 1_000_003 + b
+            mined = _mine_batch(model, tokenizer, seed, list(sources[lo:hi]),
                                 list(references[lo:hi]), score_fn, config)
             results.extend(zip(range(lo, hi), mined))
             bar.update((hi - lo) * state.num_processes)
@@ -244,7 +249,7 @@ def mine_contrastive_sets(
             raise ValueError(f"the dataset has no column {column!r} (columns: {columns})")
     ids, sources, refs = (list(dataset[c]) for c in (id_column, source_column, target_column))
     start = time.perf_counter()
-    mined = mine_documents(model, tokenizer, sources, refs, scorer, config, progress)
+    mined = mine_documents(model, tokenizer, sources, refs, scorer, config, progress, round)
     negatives = [doc.negative(ref) for doc, ref in zip(mined, refs)]
     neg_scores = [n[1] if n else math.nan for n in negatives]
     chosen = select_documents(neg_scores, [d.reference_score for d in mined],

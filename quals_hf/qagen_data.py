@@ -18,8 +18,10 @@ COLUMNS = ("context", "question", "answer", "answer_start")
 def _rows(context: str, question: str, answers: Iterable[tuple[str, int]]) -> Iterator[dict]:
     """One row per distinct (stripped) answer text of a question."""
     seen = set()
-    for text, start in answers:
-        text = text.strip()
+    for raw, start in answers:
+        text = raw.strip()
+        if start >= 0:
+            start += len(raw) - len(raw.lstrip())  # past the stripped leading whitespace
         if text and question.strip() and text not in seen:
             seen.add(text)
             yield {
@@ -65,13 +67,17 @@ def load_squad(path: str | Path | None = None, split: str = "train") -> Any:
     )
 
 
-def newsqa_rows(data: dict) -> Iterator[dict]:
+def newsqa_rows(data: dict, split: str = "train") -> Iterator[dict]:
     """Rows of NewsQA's combined JSON: each story's questions with a consensus answer span.
 
-    ``{"data": [{"text": ..., "questions": [{"q": ..., "consensus": {"s": 3, "e": 9}}]}]}``;
-    questions whose consensus is ``badQuestion`` or ``noAnswer`` are skipped.
+    ``{"data": [{"type": "train", "text": ..., "questions": [{"q": ..., "consensus":
+    {"s": 3, "e": 9}}]}]}``. Only stories of ``split`` are read (by their ``type``; stories
+    without one are kept); questions whose consensus is ``badQuestion`` or ``noAnswer`` are
+    skipped.
     """
     for story in data["data"]:
+        if story.get("type", split) != split:
+            continue
         text = story["text"]
         for question in story["questions"]:
             consensus = question.get("consensus", {})
@@ -81,9 +87,9 @@ def newsqa_rows(data: dict) -> Iterator[dict]:
             yield from _rows(text, question["q"], [(text[start:end], start)])
 
 
-def load_newsqa(path: str | Path) -> Any:
+def load_newsqa(path: str | Path, split: str = "train") -> Any:
     """NewsQA-shaped JSON (the dataset must be built locally from CNN stories; no download)."""
-    return _dataset(newsqa_rows(json.loads(Path(path).read_text())))
+    return _dataset(newsqa_rows(json.loads(Path(path).read_text()), split))
 
 
 def from_columns(
@@ -104,3 +110,27 @@ def mix(*datasets: Any, seed: int = 0) -> Any:
     from datasets import concatenate_datasets
 
     return concatenate_datasets([d for d in datasets if d is not None]).shuffle(seed=seed)
+
+
+def split_by_context(qa: Any, eval_size: int, seed: int = 0) -> tuple[Any, Any]:
+    """``(train, eval)`` with about ``eval_size`` eval rows and no context in both.
+
+    Held-out contexts are drawn whole, so the evaluation never sees a text the model trained on.
+    """
+    import random
+    from collections import Counter
+
+    counts = Counter(qa["context"])
+    contexts = sorted(counts)
+    random.Random(seed).shuffle(contexts)
+    held: set[str] = set()
+    total = 0
+    for context in contexts:
+        if total >= eval_size:
+            break
+        held.add(context)
+        total += counts[context]
+    in_eval = [c in held for c in qa["context"]]
+    rows = range(len(qa))
+    return (qa.select([i for i in rows if not in_eval[i]]),
+            qa.select([i for i in rows if in_eval[i]]))

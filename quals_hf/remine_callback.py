@@ -96,11 +96,22 @@ class RemineCallback(TrainerCallback):
             control.should_log = True
         return control
 
+    def on_train_begin(self, args: TrainingArguments, state: TrainerState,
+                       control: TrainerControl, **kwargs: Any) -> None:
+        if args.dataloader_num_workers > 0:
+            raise ValueError(
+                "RemineCallback needs dataloader_num_workers=0: worker processes hold copies "
+                "of the contrastive sets and would not see the re-mined ones"
+            )
+
     def on_step_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
                     **kwargs: Any) -> TrainerControl:
         due = bool(self.every_n_steps) and state.global_step % self.every_n_steps == 0
-        return self._maybe(due, args, state, control, **kwargs)
+        # no round after the last step: nothing would train on it
+        return self._maybe(due and state.global_step < state.max_steps, args, state, control,
+                           **kwargs)
 
     def on_epoch_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
                      **kwargs: Any) -> TrainerControl:
-        return self._maybe(self.every_epoch, args, state, control, **kwargs)
+        due = self.every_epoch and state.global_step < state.max_steps
+        return self._maybe(due, args, state, control, **kwargs)

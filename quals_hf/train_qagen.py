@@ -28,7 +28,7 @@ from transformers import (
 
 from .formats import PRESETS, QAGenFormat, decode_generation
 from .pairs import answer_in_summary
-from .qagen_data import from_columns, load_newsqa, load_squad, mix
+from .qagen_data import from_columns, load_newsqa, load_squad, mix, split_by_context
 
 logger = logging.getLogger("quals_hf")
 
@@ -197,10 +197,10 @@ def train_qagen(
 
     qa = mix(*sources, seed=training_args.seed)
     eval_size = min(qagen_args.eval_size, max(len(qa) // 10, 1))
-    split = qa.train_test_split(test_size=eval_size, seed=training_args.seed)
+    train_rows, eval_rows = split_by_context(qa, eval_size, seed=training_args.seed)
     lengths = (qagen_args.max_source_length, qagen_args.max_target_length)
-    train = prepare_examples(split["train"], tokenizer, fmt, *lengths)
-    evaluation = prepare_examples(split["test"], tokenizer, fmt, *lengths)
+    train = prepare_examples(train_rows, tokenizer, fmt, *lengths)
+    evaluation = prepare_examples(eval_rows, tokenizer, fmt, *lengths)
     text_columns = ["context", "question", "answer", "answer_start"]
     metrics_fn = qagen_metrics(
         tokenizer, fmt, list(evaluation["context"]), list(evaluation["question"])

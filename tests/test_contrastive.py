@@ -171,15 +171,25 @@ def test_training_changes_parameters_and_logs_the_components(random_toy_model, t
     assert logged["contrastive/pairs"] == 4.0  # 4 examples, each with both summaries
 
 
-def test_examples_without_entry_fall_back_to_their_reference(random_toy_model, tmp_path):
+def test_examples_without_entry_are_skipped_unless_mle_weight(random_toy_model, tmp_path):
     model, tokenizer = random_toy_model
     sets = ContrastiveSets({"doc0": ContrastiveEntry(positive=EXAMPLES[0].summary,
                                                      negative=EXAMPLES[0].corrupted_summary)})
     trainer = _trainer(model, tokenizer, tmp_path, sets=sets, data=_dataset(2))
     batch = trainer.data_collator([trainer.train_dataset[i] for i in range(2)])
     assert batch["has_entry"].tolist() == [True, False]
-    assert torch.equal(batch["positive_labels"][1], batch["labels"][1])
+    assert (batch["positive_labels"][1] == -100).all()
     assert (batch["negative_labels"][1] == -100).all()
+    # a batch of examples without entries: zero loss, zero gradients, no crash
+    empty = trainer.data_collator([trainer.train_dataset[1]])
+    loss = trainer.compute_loss(model.train(), empty)
+    loss.backward()
+    assert loss.item() == 0.0
+    assert all(p.grad is not None and not p.grad.any() for p in model.parameters())
+    model.zero_grad()
+    # with mle_weight the MLE term trains on it
+    mle = _trainer(model, tokenizer, tmp_path, sets=sets, data=_dataset(2), mle_weight=1.0)
+    assert mle.compute_loss(model, empty).item() > 0
 
 
 def test_resume_restores_the_sets_of_the_checkpoint(random_toy_model, tmp_path):
@@ -281,4 +291,13 @@ def test_sigmoid_against_an_identical_reference_model_starts_at_log_2(random_toy
     assert loss.item() == pytest.approx(0.6931472, abs=1e-5)  # -log sigmoid(0)
     no_ref = _trainer(model, tokenizer, tmp_path, sets=_sets(4), data=_dataset(4),
                       contrastive_loss="sigmoid", beta=0.5)
-    assert no_ref.compute_loss(model, batch).item() != pytest.approx(0.6931472, abs=1e-3)
+    gaps = []
+    for e in EXAMPLES[:4]:  # logp(positive) - logp(negative), one example at a time
+        logps = []
+        for text in (e.summary, e.corrupted_summary):
+            enc = tokenizer([e.document], text_target=[text], return_tensors="pt")
+            with torch.no_grad():
+                logps.append(sequence_logps(model(**enc).logits, enc["labels"]).item())
+        gaps.append(logps[0] - logps[1])
+    want = -torch.nn.functional.logsigmoid(0.5 * torch.tensor(gaps)).mean().item()
+    assert no_ref.compute_loss(model, batch).item() == pytest.approx(want, abs=1e-5)

@@ -19,6 +19,7 @@ def test_conseq_example_with_remining_on_two_processes(toy_qagen_dir, tmp_path):
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "QUALS of greedy summaries of 4 unseen stories" in run.stdout
-    assert "selected 24 of 24 documents (round 3)" in run.stdout  # re-mined after each step
+    # 3 steps (24 documents, 2 processes, batches of 4): re-mined after steps 1 and 2
+    assert "selected 24 of 24 documents (round 2)" in run.stdout
     final = ContrastiveSets.load(tmp_path / "conseq" / "checkpoint-3")
-    assert final.round == 3 and len(final) == 24  # the last round, saved with the checkpoint
+    assert final.round == 2 and len(final) == 24  # the last round, saved with the checkpoint

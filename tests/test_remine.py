@@ -46,13 +46,13 @@ def test_remines_every_n_steps_logs_and_checkpoints_the_latest_sets(toy_summariz
     callback = RemineCallback(sets, DATA, "rouge", every_n_steps=2, config=config)
     trainer = _trainer(toy_summarizer_dir, tmp_path, sets, callback, max_steps=6)
     trainer.train()
-    assert callback.rounds == 3 and sets.round == 3  # after steps 2, 4 and 6
+    assert callback.rounds == 2 and sets.round == 2  # after steps 2 and 4; not after the last
     logged = [h for h in trainer.state.log_history if "remine/round" in h]
-    assert [h["remine/round"] for h in logged] == [1.0, 2.0, 3.0]
-    assert [h["step"] for h in logged] == [2, 4, 6]
+    assert [h["remine/round"] for h in logged] == [1.0, 2.0]
+    assert [h["step"] for h in logged] == [2, 4]
     assert all(h["remine/examples"] == len(sets) > 0 for h in logged[-1:])
-    assert all(e.round == 3 for e in sets.values())
-    # the checkpoint at step 6 carries round 3, the one at step 3 round 1
+    assert all(e.round == 2 for e in sets.values())
+    # the checkpoint at step 6 carries round 2, the one at step 3 round 1
     assert ContrastiveSets.load(tmp_path / "checkpoint-6") == sets
     assert ContrastiveSets.load(tmp_path / "checkpoint-3").round == 1
     # resuming from step 3 restores round 1 into the new trainer's store
@@ -69,9 +69,18 @@ def test_remines_every_epoch(toy_summarizer_dir, tmp_path):
     callback = RemineCallback(sets, DATA, "rouge", every_epoch=True,
                               config=MiningConfig(batch_size=8, negative_ratio=1.0,
                                                   positive_ratio=1.0))
-    _trainer(toy_summarizer_dir, tmp_path, sets, callback, num_train_epochs=2,
+    _trainer(toy_summarizer_dir, tmp_path, sets, callback, num_train_epochs=3,
              save_strategy="no").train()
-    assert callback.rounds == 2
+    assert callback.rounds == 2  # after epochs 1 and 2, not after the last
+
+
+def test_refuses_dataloader_workers(toy_summarizer_dir, tmp_path):
+    sets = _initial_sets()
+    callback = RemineCallback(sets, DATA, "rouge", every_n_steps=1)
+    trainer = _trainer(toy_summarizer_dir, tmp_path, sets, callback, max_steps=1,
+                       dataloader_num_workers=1)
+    with pytest.raises(ValueError, match="dataloader_num_workers=0"):
+        trainer.train()
 
 
 def test_needs_a_schedule():

@@ -22,7 +22,10 @@ SQUAD = {"version": "1.1", "data": [{"title": "t", "paragraphs": [{
                      {"text": "lopez", "answer_start": 6}]},
         {"id": "2", "question": "where ?", "answers": [{"text": "oslo", "answer_start": 35}]},
     ]}]}]}
-NEWSQA = {"data": [{"storyId": "s1", "text": "the mayor of lyon , anna brown , spoke .",
+NEWSQA = {"data": [{"storyId": "s0", "type": "dev", "text": "a dev story .",
+                    "questions": [{"q": "what ?", "consensus": {"s": 2, "e": 5}}]},
+                   {"storyId": "s1", "type": "train",
+                    "text": "the mayor of lyon , anna brown , spoke .",
                     "questions": [{"q": "who is the mayor ?", "consensus": {"s": 20, "e": 30}},
                                   {"q": "bad one", "consensus": {"badQuestion": True}},
                                   {"q": "none", "consensus": {"noAnswer": True}}]}]}
@@ -44,7 +47,25 @@ def test_newsqa_consensus_spans_and_skipped_questions(tmp_path):
     path.write_text(json.dumps(NEWSQA))
     rows = load_newsqa(path)
     assert rows["answer"] == ["anna brown"] and rows["answer_start"] == [20]
-    assert rows["question"] == ["who is the mayor ?"]
+    assert rows["question"] == ["who is the mayor ?"]  # train stories only by default
+    assert load_newsqa(path, split="dev")["answer"] == ["dev"]
+    spaced = {"data": [{"text": "x  anna brown", "questions": [
+        {"q": "who ?", "consensus": {"s": 1, "e": 13}}]}]}  # span starts on the spaces
+    path.write_text(json.dumps(spaced))
+    assert load_newsqa(path)["answer_start"] == [3]  # moved past the stripped spaces
+
+
+def test_split_by_context_keeps_each_context_on_one_side():
+    from datasets import Dataset
+
+    from quals_hf.qagen_data import split_by_context
+
+    qa = Dataset.from_dict({"context": [f"c{i % 10}" for i in range(40)],
+                            "question": [f"q{i}" for i in range(40)],
+                            "answer": ["a"] * 40, "answer_start": [-1] * 40})
+    train, held = split_by_context(qa, eval_size=7, seed=3)
+    assert len(train) + len(held) == 40 and len(held) == 8  # two whole contexts of 4 rows
+    assert not set(train["context"]) & set(held["context"])
 
 
 def test_any_dataset_with_qa_columns_and_mixing(tmp_path):
