@@ -58,8 +58,11 @@ def test_quals_mining_is_reproducible_and_follows_the_rule(summarizer, toy_score
     tokenizer = toy_tokenizer()
     config = MiningConfig(batch_size=4)
     mined = mine_documents(summarizer, tokenizer, DATASET["document"], DATASET["summary"],
-                           toy_scorer, config, progress=False)
+                           toy_scorer, config, progress=False, round=3)
     assert [len(d.candidates) for d in mined] == [6] * 24
+    other_round = mine_documents(summarizer, tokenizer, DATASET["document"][:4],
+                                 DATASET["summary"][:4], toy_scorer, config, progress=False)
+    assert [d.candidates for d in other_round] != [d.candidates for d in mined[:4]]
     sets = mine_contrastive_sets(summarizer, tokenizer, DATASET, toy_scorer, config, round=3,
                                  progress=False)
     again = mine_contrastive_sets(summarizer, tokenizer, DATASET, toy_scorer, config, round=3,
