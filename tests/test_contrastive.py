@@ -15,6 +15,7 @@ from quals_hf import (
     ContrastiveTrainer,
 )
 from quals_hf.contrastive_loss import pairwise_losses, sequence_logps
+from quals_hf.toy_models import toy_bart_config, toy_tokenizer
 from quals_hf.toy_world import make_examples
 
 EXAMPLES = make_examples(8, seed=41)
@@ -254,8 +255,6 @@ def _mean_logp(model, tokenizer, examples, texts):
 def test_conseq_on_the_toy_world_lowers_the_negatives(toy_summarizer_dir, tmp_path, loss, lr,
                                                       neg_drop, pos_bound):
     model = BartForConditionalGeneration.from_pretrained(toy_summarizer_dir)
-    from quals_hf.toy_models import toy_tokenizer
-
     tokenizer = toy_tokenizer()
     examples = make_examples(64, seed=99)
     data = Dataset.from_dict({"id": list(range(64)),
@@ -301,3 +300,31 @@ def test_sigmoid_against_an_identical_reference_model_starts_at_log_2(random_toy
         gaps.append(logps[0] - logps[1])
     want = -torch.nn.functional.logsigmoid(0.5 * torch.tensor(gaps)).mean().item()
     assert no_ref.compute_loss(model, batch).item() == pytest.approx(want, abs=1e-5)
+
+
+def test_two_processes_of_batch_2_equal_one_process_of_batch_4(tmp_path):
+    """DDP averages gradients; the loss is normalised over both processes' tokens."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).parent / "scripts" / "contrastive_ddp_step.py"
+    sys.path.insert(0, str(script.parent))
+    try:
+        from contrastive_ddp_step import run
+    finally:
+        sys.path.pop(0)
+    single = run(str(tmp_path / "one"), 4)
+    (tmp_path / "two").mkdir()
+    result = subprocess.run(
+        ["torchrun", "--nproc_per_node", "2", str(script), str(tmp_path / "two"), "2"],
+        env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    double = torch.load(tmp_path / "two" / "params.pt")
+    torch.manual_seed(0)  # the initial parameters, as the script builds them
+    start = BartForConditionalGeneration(toy_bart_config(toy_tokenizer(), d_model=32, layers=1))
+    initial = torch.cat([p.detach().flatten() for p in start.parameters()])
+    assert (single - initial).abs().max().item() > 1e-3  # the step did something
+    assert (single - double).abs().max().item() < 1e-5
