@@ -26,7 +26,7 @@ def demo(args: argparse.Namespace) -> int:
     from .toy_models import load_or_train_toy_qagen
     from .toy_world import make_examples
 
-    print("Loading the toy QAGen (trained on first use, about a minute on 2 CPU cores)...")
+    print("Loading the toy QAGen (trained on first use, about 35 s on 2 CPU cores)...")
     model, tokenizer = load_or_train_toy_qagen(args.cache_dir, verbose=True)
     example = make_examples(args.seed + 1, seed=args.seed)[-1]
     scorer = QualsScorer(model, tokenizer, progress=False)
