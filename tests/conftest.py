@@ -1,6 +1,7 @@
 """Shared fixtures. No test may reach a hub: everything is built locally."""
 
 import os
+import sys
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
@@ -17,6 +18,12 @@ from quals_hf.toy_models import (
     train_toy_qagen,
     train_toy_summarizer,
 )
+
+
+@pytest.fixture(scope="session")
+def torchrun():
+    """The torchrun command, found through this Python whatever the PATH."""
+    return [sys.executable, "-m", "torch.distributed.run"]
 
 
 @pytest.fixture(scope="session")

@@ -302,7 +302,7 @@ def test_sigmoid_against_an_identical_reference_model_starts_at_log_2(random_toy
     assert no_ref.compute_loss(model, batch).item() == pytest.approx(want, abs=1e-5)
 
 
-def test_two_processes_of_batch_2_equal_one_process_of_batch_4(tmp_path):
+def test_two_processes_of_batch_2_equal_one_process_of_batch_4(tmp_path, torchrun):
     """DDP averages gradients; the loss is normalised over both processes' tokens."""
     import os
     import subprocess
@@ -318,7 +318,7 @@ def test_two_processes_of_batch_2_equal_one_process_of_batch_4(tmp_path):
     single = run(str(tmp_path / "one"), 4)
     (tmp_path / "two").mkdir()
     result = subprocess.run(
-        ["torchrun", "--nproc_per_node", "2", str(script), str(tmp_path / "two"), "2"],
+        [*torchrun, "--nproc_per_node", "2", str(script), str(tmp_path / "two"), "2"],
         env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

@@ -9,9 +9,9 @@ from quals_hf import ContrastiveSets
 EXAMPLE = Path(__file__).parents[1] / "examples" / "conseq_toy_world.py"
 
 
-def test_conseq_example_with_remining_on_two_processes(toy_qagen_dir, tmp_path):
+def test_conseq_example_with_remining_on_two_processes(toy_qagen_dir, tmp_path, torchrun):
     run = subprocess.run(
-        ["torchrun", "--nproc_per_node", "2", str(EXAMPLE), "--output-dir", str(tmp_path),
+        [*torchrun, "--nproc_per_node", "2", str(EXAMPLE), "--output-dir", str(tmp_path),
          "--qagen-dir", str(toy_qagen_dir), "--num-docs", "24", "--mle-steps", "40",
          "--eval-docs", "4", "--remine-every", "1", "--select-ratio", "1.0",
          "--conseq-epochs", "1"],

@@ -2,9 +2,7 @@
 
 import math
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -105,14 +103,12 @@ def test_pluggable_scorers(summarizer):
 
 
 def test_two_processes_mine_exactly_the_sets_of_one(toy_summarizer_dir, toy_qagen_dir,
-                                                    summarizer, toy_scorer, tmp_path):
+                                                    summarizer, toy_scorer, tmp_path, torchrun):
     out = tmp_path / "sets.jsonl"
-    torchrun = shutil.which("torchrun")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     run = subprocess.run(
-        [torchrun or sys.executable, *([] if torchrun else ["-m", "torch.distributed.run"]),
-         "--nproc_per_node", "2", str(SCRIPT), str(toy_summarizer_dir), str(toy_qagen_dir),
-         str(out)],
+        [*torchrun, "--nproc_per_node", "2", str(SCRIPT), str(toy_summarizer_dir),
+         str(toy_qagen_dir), str(out)],
         env=env, capture_output=True, text=True, timeout=400,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
