@@ -8,22 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from transformers import DataCollatorForSeq2Seq, PreTrainedTokenizerBase
 
 from .contrastive_loss import IGNORE
 from .contrastive_sets import ContrastiveSets
+from .likelihood import pad_sequences
 
 CONTRASTIVE_KEYS = ("positive_labels", "negative_labels", "has_entry")
-
-
-def pad_labels(rows: list[list[int]]) -> Any:
-    import torch
-
-    width = max([len(r) for r in rows] + [1])
-    out = torch.full((len(rows), width), IGNORE, dtype=torch.long)
-    for i, r in enumerate(rows):
-        out[i, : len(r)] = torch.tensor(r, dtype=torch.long)
-    return out
 
 
 class ContrastiveCollator:
@@ -58,8 +50,6 @@ class ContrastiveCollator:
         return self._cache[text]
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
-        import torch
-
         ids = [f[self.id_column] for f in features]
         base = [
             {k: f[k] for k in ("input_ids", "attention_mask", "labels") if k in f} for f in features
@@ -71,7 +61,7 @@ class ContrastiveCollator:
             has_entry.append(entry is not None)
             positives.append(self._target(entry.positive) if entry and entry.positive else [])
             negatives.append(self._target(entry.negative) if entry and entry.negative else [])
-        batch["positive_labels"] = pad_labels(positives)
-        batch["negative_labels"] = pad_labels(negatives)
+        batch["positive_labels"] = pad_sequences(positives, IGNORE)[0]
+        batch["negative_labels"] = pad_sequences(negatives, IGNORE)[0]
         batch["has_entry"] = torch.tensor(has_entry)
         return batch

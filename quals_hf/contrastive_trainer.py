@@ -202,7 +202,11 @@ class ContrastiveTrainer(Seq2SeqTrainer):
 
         pos_logits, pos_labels = splits[0]
         neg_logits, neg_labels = splits[1]
-        if args.contrastive_loss == "unlikelihood":
+        pairwise_mode = args.contrastive_loss != "unlikelihood"
+        with torch.set_grad_enabled(pairwise_mode and torch.is_grad_enabled()):
+            seq_pos = sequence_logps(pos_logits, pos_labels)  # one per example with a positive
+            seq_neg = sequence_logps(neg_logits, neg_labels)
+        if not pairwise_mode:
             likelihood = token_losses(pos_logits, pos_labels, eps)
             unlikelihood = token_losses(
                 neg_logits, neg_labels, eps, unlikelihood=True, clamp=args.unlikelihood_clamp
@@ -220,8 +224,6 @@ class ContrastiveTrainer(Seq2SeqTrainer):
             pair = has_pos & has_neg
             pos_rank = torch.cumsum(has_pos, 0) - 1  # row of each example in the positive block
             neg_rank = torch.cumsum(has_neg, 0) - 1
-            seq_pos = sequence_logps(pos_logits, pos_labels)[pos_rank[pair]]
-            seq_neg = sequence_logps(neg_logits, neg_labels)[neg_rank[pair]]
             ref_pos = ref_neg = None
             if self.ref_model is not None and args.contrastive_loss == "sigmoid":
                 with torch.no_grad():
@@ -232,7 +234,13 @@ class ContrastiveTrainer(Seq2SeqTrainer):
                 ]
                 ref_pos, ref_neg = ref[0][pos_rank[pair]], ref[1][neg_rank[pair]]
             pairwise = pairwise_losses(
-                seq_pos, seq_neg, args.contrastive_loss, args.margin, args.beta, ref_pos, ref_neg
+                seq_pos[pos_rank[pair]],
+                seq_neg[neg_rank[pair]],
+                args.contrastive_loss,
+                args.margin,
+                args.beta,
+                ref_pos,
+                ref_neg,
             )
             loss = loss + args.pairwise_weight * pairwise.sum() / counts[PAIRS].clamp(min=1)
             metrics["pairwise"] = pairwise.mean().item() if len(pairwise) else 0.0
@@ -248,10 +256,10 @@ class ContrastiveTrainer(Seq2SeqTrainer):
         with torch.no_grad():
             metrics["pairs"] = float((has_pos & has_neg).sum())
             metrics["skipped"] = float((~inputs["has_entry"]).sum())
-            if len(pos_labels):
-                metrics["logp/positive"] = sequence_logps(pos_logits, pos_labels).mean().item()
-            if len(neg_labels):
-                metrics["logp/negative"] = sequence_logps(neg_logits, neg_labels).mean().item()
+            if len(seq_pos):
+                metrics["logp/positive"] = seq_pos.mean().item()
+            if len(seq_neg):
+                metrics["logp/negative"] = seq_neg.mean().item()
         mode = "train" if model.training else "eval"
         for key, value in metrics.items():
             self._metrics[mode][f"contrastive/{key}"].append(value)

@@ -91,29 +91,21 @@ def prepare_examples(
     The text columns stay beside ``input_ids`` and ``labels`` (remove them before training).
     """
 
-    def keep(batch: dict[str, list]) -> list[bool]:
+    def tokenize(batch: dict[str, list]) -> dict[str, list]:
         enc = tokenizer(
             [fmt.render_input(c) for c in batch["context"]],
             truncation=True,
             max_length=max_source_length,
             return_offsets_mapping=True,
         )
-        kept = []
+        enc["answer_kept"] = []  # is the answer inside the kept part of the context?
         for context, answer, start, offsets in zip(
-            batch["context"], batch["answer"], batch["answer_start"], enc["offset_mapping"]
+            batch["context"], batch["answer"], batch["answer_start"], enc.pop("offset_mapping")
         ):
             end_char = max((e for _, e in offsets), default=0) - len(fmt.input_prefix)
             if start < 0:
                 start = context.find(answer)
-            kept.append(start >= 0 and start + len(answer) <= end_char)
-        return kept
-
-    def tokenize(batch: dict[str, list]) -> dict[str, list]:
-        enc = tokenizer(
-            [fmt.render_input(c) for c in batch["context"]],
-            truncation=True,
-            max_length=max_source_length,
-        )
+            enc["answer_kept"].append(start >= 0 and start + len(answer) <= end_char)
         targets = [fmt.render_pair(q, a) for q, a in zip(batch["question"], batch["answer"])]
         enc["labels"] = tokenizer(
             text_target=targets, truncation=True, max_length=max_target_length
@@ -121,7 +113,8 @@ def prepare_examples(
         return enc
 
     before = len(qa)
-    qa = qa.filter(keep, batched=True, desc="dropping answers cut off by truncation")
+    qa = qa.map(tokenize, batched=True, desc="tokenizing")  # text columns kept, for metrics
+    qa = qa.filter(lambda kept: kept, input_columns="answer_kept").remove_columns("answer_kept")
     if len(qa) < before:
         logger.warning(
             "dropped %d of %d QA pairs whose answer lies beyond %d tokens",
@@ -129,7 +122,7 @@ def prepare_examples(
             before,
             max_source_length,
         )
-    return qa.map(tokenize, batched=True, desc="tokenizing")  # text columns kept, for metrics
+    return qa
 
 
 def qagen_metrics(
