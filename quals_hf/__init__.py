@@ -5,6 +5,7 @@ from .contrastive_config import ContrastiveConfig
 from .contrastive_sets import ContrastiveEntry, ContrastiveSets
 from .contrastive_trainer import ContrastiveTrainer
 from .diverse_search import DiverseBeamOutput, diverse_beam_search
+from .explain import Explanation
 from .formats import PRESETS, QAGenFormat
 from .hub_metric import METRIC_PATH, install_metric
 from .mining import MiningConfig, mine_contrastive_sets, rouge_score_fn, select_documents
@@ -33,6 +34,7 @@ __all__ = [
     "ContrastiveSets",
     "ContrastiveTrainer",
     "DiverseBeamOutput",
+    "Explanation",
     "MiningConfig",
     "PairScore",
     "QAGenArguments",

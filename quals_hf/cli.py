@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .scorer import PairScore
 
@@ -41,6 +42,29 @@ def demo(args: argparse.Namespace) -> int:
         out.scores[1],
         out.pair_scores[1],
     )
+    return 0
+
+
+def explain(args: argparse.Namespace) -> int:
+    """Show why a summary got its score: its QA pairs, least consistent first, token by token."""
+    from .explain import figure_class
+    from .scorer import QualsScorer
+
+    def text(inline: str | None, path: str | None) -> str:
+        return (inline if path is None else Path(path).read_text("utf-8")).strip()
+
+    if args.png:
+        figure_class()  # fail before loading the model when matplotlib is missing
+    source, summary = text(args.source, args.source_file), text(args.summary, args.summary_file)
+    scorer = QualsScorer.from_pretrained(
+        args.qagen, format=args.format, device=args.device, progress=False
+    )
+    explanation = scorer.explain(source, summary)
+    _print_pairs("summary", explanation.summary, explanation.score, explanation.pair_scores)
+    if args.html:
+        print(f"HTML report -> {explanation.save_html(args.html)}")
+    if args.png:
+        print(f"figure -> {explanation.save_png(args.png)}")
     return 0
 
 
@@ -123,6 +147,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the toy QAGen is kept (default: ~/.cache/quals_hf/...)",
     )
     p.set_defaults(func=demo)
+    p = commands.add_parser("explain", help=explain.__doc__, description=explain.__doc__)
+    p.add_argument("--qagen", required=True, metavar="PATH_OR_ID", help="the QAGen checkpoint")
+    p.add_argument("--format", default=None, help="QAGen format preset (default: from config)")
+    p.add_argument("--device", default=None, help="default: CUDA when available")
+    texts = p.add_mutually_exclusive_group(required=True)
+    texts.add_argument("--source", metavar="TEXT", help="the source document")
+    texts.add_argument("--source-file", metavar="PATH", help="the source document, from a file")
+    texts = p.add_mutually_exclusive_group(required=True)
+    texts.add_argument("--summary", metavar="TEXT", help="the summary")
+    texts.add_argument("--summary-file", metavar="PATH", help="the summary, from a file")
+    p.add_argument("--html", metavar="PATH", help="write a self-contained HTML report here")
+    p.add_argument("--png", metavar="PATH", help="write the figure here (needs quals_hf[explain])")
+    p.set_defaults(func=explain)
     p = commands.add_parser(
         "install-metric", help=install_metric.__doc__, description=install_metric.__doc__
     )
@@ -167,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.options = extra
     try:
         return args.func(args)
-    except (ValueError, OSError) as err:  # bad files, columns, settings: one line, exit 2
+    except (ValueError, OSError, ImportError) as err:  # bad input or setup: one line, exit 2
         print(f"quals-hf {args.command}: error: {err}", file=sys.stderr)
         return 2
 

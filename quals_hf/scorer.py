@@ -23,6 +23,7 @@ from transformers import (
 )
 
 from .diverse_search import diverse_beam_search, eos_token_ids, special_token_id
+from .explain import Explanation
 from .formats import QAGenFormat, decode_generation
 from .inputs import check_parallel, check_texts, default_max_length, encode_texts
 from .likelihood import pad_sequences, target_token_logprobs
@@ -386,4 +387,11 @@ class QualsScorer:
             num_pairs=[len(s) for s in scored],
             pairs=[[p.pair for p in s] for s in scored] if return_details else None,
             pair_scores=scored if return_details else None,
+        )
+
+    def explain(self, source: str, summary: str) -> Explanation:
+        """One summary's score and its QA pairs, least consistent first, token by token."""
+        out = self.score([source], [summary], return_details=True, progress=False)
+        return Explanation.from_pair_scores(
+            source, summary, out.scores[0], out.pair_scores[0], self.tokenizer
         )

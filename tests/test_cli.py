@@ -16,8 +16,16 @@ def test_help_lists_every_command(capsys):
         main(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for command in ("demo", "install-metric", "mine"):
+    for command in ("demo", "explain", "install-metric", "mine", "train-qagen"):
         assert command in out
+
+
+def test_explain_help_names_its_inputs_and_outputs(capsys):
+    with pytest.raises(SystemExit):
+        main(["explain", "--help"])
+    out = capsys.readouterr().out
+    for option in ("--qagen", "--source-file", "--summary", "--html", "--png"):
+        assert option in out
 
 
 @pytest.fixture()
@@ -29,12 +37,31 @@ def documents(tmp_path):
     return path
 
 
-def test_mine_writes_sets_from_a_jsonl_file(toy_summarizer_dir, toy_qagen_dir, documents,
-                                            tmp_path, capsys):
+def test_mine_writes_sets_from_a_jsonl_file(
+    toy_summarizer_dir, toy_qagen_dir, documents, tmp_path, capsys
+):
     out = tmp_path / "sets.jsonl"
-    code = main(["mine", "--model", str(toy_summarizer_dir), "--qagen", str(toy_qagen_dir),
-                 "--data", str(documents), "--output", str(out), "--batch-size", "6",
-                 "--negative-ratio", "0.5", "--positive-ratio", "0.5", "--device", "cpu"])
+    code = main(
+        [
+            "mine",
+            "--model",
+            str(toy_summarizer_dir),
+            "--qagen",
+            str(toy_qagen_dir),
+            "--data",
+            str(documents),
+            "--output",
+            str(out),
+            "--batch-size",
+            "6",
+            "--negative-ratio",
+            "0.5",
+            "--positive-ratio",
+            "0.5",
+            "--device",
+            "cpu",
+        ]
+    )
     assert code == 0
     sets = ContrastiveSets.load(out)
     printed = capsys.readouterr().out
@@ -45,14 +72,33 @@ def test_mine_writes_sets_from_a_jsonl_file(toy_summarizer_dir, toy_qagen_dir, d
 
 def test_mine_errors_are_one_line_and_nonzero(tmp_path, toy_summarizer_dir, documents):
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "quals_hf.cli", "mine", *args],
-                              capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-m", "quals_hf.cli", "mine", *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
-    missing = run("--model", str(toy_summarizer_dir), "--data", str(tmp_path / "nope.jsonl"),
-                  "--output", str(tmp_path / "o.jsonl"), "--scorer", "rouge")
+    missing = run(
+        "--model",
+        str(toy_summarizer_dir),
+        "--data",
+        str(tmp_path / "nope.jsonl"),
+        "--output",
+        str(tmp_path / "o.jsonl"),
+        "--scorer",
+        "rouge",
+    )
     assert missing.returncode == 2 and "error: no such file" in missing.stderr.splitlines()[-1]
-    no_qagen = run("--model", str(toy_summarizer_dir), "--data", str(documents),
-                   "--output", str(tmp_path / "o.jsonl"))
+    no_qagen = run(
+        "--model",
+        str(toy_summarizer_dir),
+        "--data",
+        str(documents),
+        "--output",
+        str(tmp_path / "o.jsonl"),
+    )
     assert no_qagen.returncode == 2
     assert no_qagen.stderr.strip().splitlines()[-1] == (
-        "quals-hf mine: error: --scorer quals needs --qagen (a QAGen checkpoint)")
+        "quals-hf mine: error: --scorer quals needs --qagen (a QAGen checkpoint)"
+    )
