@@ -48,7 +48,7 @@ class ContrastiveTrainer(Seq2SeqTrainer):
         ref_model: a frozen reference model for ``contrastive_loss="sigmoid"`` (optional).
         processing_class: the tokenizer (required: positives and negatives are tokenized
             when batches are built).
-        Other arguments are those of `Seq2SeqTrainer`.
+        **kwargs: the other arguments of `Seq2SeqTrainer`.
 
     Evaluation is that of `Seq2SeqTrainer` (MLE loss on the references, and generation with
     ``predict_with_generate``). The loss components are logged under ``contrastive/``.

@@ -31,7 +31,9 @@ class RemineCallback(TrainerCallback):
         every_n_steps: re-mine after every this many optimizer steps.
         every_epoch: re-mine at the end of every epoch.
         config: a `MiningConfig`.
-        id_column, source_column, target_column: the dataset's columns.
+        id_column: the dataset's id column.
+        source_column: its source document column.
+        target_column: its reference summary column.
 
     The mining time, the set sizes and the mean positive and negative scores are logged under
     ``remine/`` with the trainer's next log.
