@@ -3,10 +3,11 @@
 transformers 5 removed ``num_beam_groups``/``diversity_penalty`` from ``generate()``. This module
 re-implements the search of transformers 4.x (``_group_beam_search``, Vijayakumar et al. 2016)
 for groups of one beam each, the setting QUALS uses, and returns the same hypotheses with the
-same scores. Groups are processed in order at every step; each group's log-probabilities are
-lowered by ``diversity_penalty`` times the number of earlier groups that chose the same token
-at that step. Many inputs are searched at once over the model's KV cache, and finished groups
-are dropped from the model's batch as the search goes.
+same scores. Each group's log-probabilities are lowered by ``diversity_penalty`` times the
+number of earlier groups that chose the same token at that step; instead of stepping through
+the groups in Python, all groups choose at once and repeat until their choices agree (the
+fixed point is exactly the sequential result). Many inputs are searched at once over the
+model's KV cache, and finished groups are dropped from the model's batch as the search goes.
 
 Deliberate differences from transformers 4.x ``generate()``:
 
@@ -67,6 +68,12 @@ def special_token_id(model: PreTrainedModel, name: str) -> int:
 
 
 @torch.inference_mode()
+def encode(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+    """The encoder's last hidden states for a padded batch."""
+    return model.get_encoder()(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+
+@torch.inference_mode()
 def diverse_beam_search(
     model: PreTrainedModel,
     input_ids: torch.LongTensor,
@@ -76,6 +83,7 @@ def diverse_beam_search(
     min_new_tokens: int = 8,
     max_new_tokens: int = 60,
     length_penalty: float = 1.0,
+    encoder_states: torch.Tensor | None = None,
 ) -> list[DiverseBeamOutput]:
     """Hamming-diverse beam search with ``num_groups`` groups of one beam, for each input.
 
@@ -96,6 +104,8 @@ def diverse_beam_search(
         min_new_tokens: EOS is forbidden before this many tokens were generated.
         max_new_tokens: hypotheses are cut at this many generated tokens (EOS included).
         length_penalty: exponent of the length that divides a finished hypothesis' score.
+        encoder_states: the encoder's last hidden states of ``input_ids``, when the caller
+            already has them (QUALS reuses them to score pairs given the summary).
 
     Returns:
         One `DiverseBeamOutput` per input, hypotheses sorted by search score, best first.
@@ -120,9 +130,8 @@ def diverse_beam_search(
     # among its best g + keep before it: search those instead of the whole vocabulary.
     width = groups - 1 + keep
 
-    encoder_states = model.get_encoder()(
-        input_ids=input_ids, attention_mask=attention_mask
-    ).last_hidden_state
+    if encoder_states is None:
+        encoder_states = encode(model, input_ids, attention_mask)
     enc_states = encoder_states.repeat_interleave(groups, dim=0)
     enc_mask = attention_mask.repeat_interleave(groups, dim=0)
 
@@ -133,25 +142,37 @@ def diverse_beam_search(
     log_likelihoods = torch.zeros(rows, device=device)
     done = torch.zeros(batch, groups, dtype=torch.bool, device=device)
 
+    # earlier[g, k, h]: group h comes before group g (its choice can penalise g's candidates)
+    earlier = torch.ones(groups, groups, dtype=torch.bool, device=device).tril(-1).unsqueeze(1)
     active = torch.arange(rows, device=device)  # rows still fed to the model
-    last = torch.full((rows, 1), start_id, dtype=torch.long, device=device)
-    cache = None
-    vocab_ids = None
+    # Step 0 reads the same start token in every group of an input: run it once per input and
+    # copy its cache to the groups. The cross-attention keys and values over the input are then
+    # computed once per input instead of once per group.
+    first = model(
+        encoder_outputs=BaseModelOutput(last_hidden_state=encoder_states),
+        attention_mask=attention_mask,
+        decoder_input_ids=torch.full((batch, 1), start_id, dtype=torch.long, device=device),
+        use_cache=True,
+    )
+    cache = first.cache
+    cache.batch_repeat_interleave(groups)
+    logits = first.logits[:, -1, :].repeat_interleave(groups, dim=0)
+    vocab_ids = torch.arange(logits.shape[-1], device=device)
+    eos_columns = vocab_ids[torch.isin(vocab_ids, eos_ids)]
+    last = torch.empty(0)  # each step's chosen tokens, fed to the model at the next step
     for step in range(max_new_tokens):
-        out = model(
-            encoder_outputs=BaseModelOutput(last_hidden_state=enc_states),
-            attention_mask=enc_mask,
-            decoder_input_ids=last,
-            cache=cache,
-            use_cache=True,
-        )
-        cache = out.cache
-        logprobs = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)
-        if vocab_ids is None:
-            vocab_ids = torch.arange(logprobs.shape[-1], device=device)
-            is_eos_vocab = torch.isin(vocab_ids, eos_ids)
+        if step > 0:
+            out = model(
+                encoder_outputs=BaseModelOutput(last_hidden_state=enc_states),
+                attention_mask=enc_mask,
+                decoder_input_ids=last,
+                cache=cache,
+                use_cache=True,
+            )
+            cache, logits = out.cache, out.logits[:, -1, :]
+        logprobs = torch.log_softmax(logits.float(), dim=-1)
         if step < min_new_tokens:
-            logprobs = logprobs.masked_fill(is_eos_vocab, float("-inf"))
+            logprobs[:, eos_columns] = float("-inf")
         k = min(width, logprobs.shape[-1])
         cand_lp_active, cand_tok_active = logprobs.topk(k, dim=-1)
         cand_lp = torch.full((rows, k), float("-inf"), device=device)
@@ -159,38 +180,46 @@ def diverse_beam_search(
         cand_lp[active], cand_tok[active] = cand_lp_active, cand_tok_active
         cand_lp, cand_tok = cand_lp.view(batch, groups, k), cand_tok.view(batch, groups, k)
 
+        # Group g's choice depends on the tokens groups < g chose at this step. Iterate all
+        # groups' choices to their fixed point, vectorised: after iteration t groups < t are
+        # final, so at most groups + 1 iterations are needed (usually a handful).
+        running = ~done
         chosen = torch.full((batch, groups), pad_id, dtype=torch.long, device=device)
-        chosen_lp = torch.zeros(batch, groups, device=device)
-        for g in range(groups):
-            toks, lps = cand_tok[:, g], cand_lp[:, g]
-            penalty = (toks.unsqueeze(-1) == chosen[:, None, :g]).sum(-1) * diversity_penalty
-            totals = beam_scores[:, g, None] + lps - penalty
+        for _ in range(groups + 1):
+            hits = (cand_tok.unsqueeze(-1) == chosen[:, None, None, :]) & earlier
+            totals = beam_scores.unsqueeze(-1) + cand_lp - hits.sum(-1) * diversity_penalty
             top_totals, top_pos = totals.topk(keep, dim=-1)
-            top_toks = toks.gather(1, top_pos)
+            top_toks = cand_tok.gather(2, top_pos)
             top_is_eos = torch.isin(top_toks, eos_ids)
             cont = (~top_is_eos).int().argmax(dim=-1, keepdim=True)  # first non-EOS candidate
-            running = ~done[:, g]
-            finishing = running & top_is_eos[:, 0]
-            r = torch.arange(batch, device=device) * groups + g
-            # a group whose best candidate is EOS finishes: its hypothesis ends here
-            final_scores[r] = torch.where(
-                finishing, top_totals[:, 0] / float(step + 1) ** length_penalty, final_scores[r]
-            )
-            eos_lp = lps.gather(1, top_pos[:, :1]).squeeze(1)
-            log_likelihoods[r] += torch.where(finishing, eos_lp, 0.0)
-            tokens[r, step] = torch.where(finishing, top_toks[:, 0], tokens[r, step])
-            lengths[r] = torch.where(finishing, step + 1, lengths[r])
+            next_tok = top_toks.gather(2, cont).squeeze(2)
             # every running group moves on with its best non-EOS candidate (4.x keeps that beam
             # alive for one more step, so it still counts toward later groups' penalty)
-            next_tok = top_toks.gather(1, cont).squeeze(1)
-            next_lp = lps.gather(1, top_pos.gather(1, cont)).squeeze(1)
-            chosen[:, g] = torch.where(running, next_tok, pad_id)
-            chosen_lp[:, g] = next_lp
-            beam_scores[:, g] = torch.where(running, top_totals.gather(1, cont).squeeze(1), 0.0)
-            extend = running & ~finishing
-            tokens[r, step] = torch.where(extend, next_tok, tokens[r, step])
-            log_likelihoods[r] += torch.where(extend, next_lp, 0.0)
-            done[:, g] |= finishing
+            settled = torch.where(running, next_tok, pad_id)
+            if torch.equal(settled, chosen):
+                break
+            chosen = settled
+
+        # a group whose best candidate is EOS finishes: its hypothesis ends here
+        finishing = running & top_is_eos[..., 0]
+        extend = running & ~finishing
+        top_lp = cand_lp.gather(2, top_pos)
+        step_lp = torch.where(finishing, top_lp[..., 0], 0.0) + torch.where(
+            extend, top_lp.gather(2, cont).squeeze(2), 0.0
+        )
+        log_likelihoods += step_lp.view(-1)
+        step_tok = torch.where(finishing, top_toks[..., 0], next_tok)
+        tokens[:, step] = torch.where(running, step_tok, tokens[:, step].view(batch, groups)).view(
+            -1
+        )
+        final_scores = torch.where(
+            finishing.view(-1),
+            top_totals[..., 0].reshape(-1) / float(step + 1) ** length_penalty,
+            final_scores,
+        )
+        lengths = torch.where(finishing.view(-1), step + 1, lengths)
+        beam_scores = torch.where(running, top_totals.gather(2, cont).squeeze(2), 0.0)
+        done |= finishing
 
         flat_done = done.view(-1)
         if bool(flat_done.all()):

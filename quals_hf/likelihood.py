@@ -11,7 +11,7 @@ import torch
 from transformers import PreTrainedModel
 from transformers.modeling_outputs import BaseModelOutput
 
-from .diverse_search import special_token_id
+from .diverse_search import encode, special_token_id
 
 
 def pad_sequences(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -31,6 +31,7 @@ def target_token_logprobs(
     inputs: list[list[int]],
     targets: list[list[tuple[list[int], list[int]]]],
     pad_id: int,
+    encoder_states: torch.Tensor | None = None,
 ) -> list[list[torch.Tensor]]:
     """Log-probability of every scored target token given its input, teacher-forced.
 
@@ -41,6 +42,8 @@ def target_token_logprobs(
             the decoder start token, then the prefix, then the tokens; only ``token_ids`` are
             scored.
         pad_id: the pad token id.
+        encoder_states: the encoder's hidden states of the right-padded ``inputs``, if the
+            caller already has them; otherwise they are computed here.
 
     Returns:
         For each input, for each target, a float tensor of ``len(token_ids)`` log-probabilities.
@@ -51,22 +54,37 @@ def target_token_logprobs(
     device = model.device
     input_ids, input_mask = pad_sequences(inputs, pad_id)
     input_ids, input_mask = input_ids.to(device), input_mask.to(device)
-    states = model.get_encoder()(input_ids=input_ids, attention_mask=input_mask).last_hidden_state
+    states = encode(model, input_ids, input_mask) if encoder_states is None else encoder_states
     index = torch.tensor(owner, device=device)
     start = special_token_id(model, "decoder_start_token_id")
     flat = [t for ts in targets for t in ts]
     full = [prefix + tokens for prefix, tokens in flat]
-    decoder_in, decoder_mask = pad_sequences([[start, *f[:-1]] for f in full], pad_id)
+    # The decoder start token is every target's first input: read it once per input, then copy
+    # its cache (with the cross-attention keys and values over the input) to the targets, so
+    # those are computed once per input rather than once per target.
+    first = model(
+        encoder_outputs=BaseModelOutput(last_hidden_state=states),
+        attention_mask=input_mask,
+        decoder_input_ids=torch.full((len(inputs), 1), start, dtype=torch.long, device=device),
+        use_cache=True,
+    )
+    first_lp = torch.log_softmax(first.logits[:, -1, :].float(), dim=-1)
     labels, _ = pad_sequences(full, pad_id)
-    logits = model(
-        encoder_outputs=BaseModelOutput(last_hidden_state=states.index_select(0, index)),
-        attention_mask=input_mask.index_select(0, index),
-        decoder_input_ids=decoder_in.to(device),
-        decoder_attention_mask=decoder_mask.to(device),
-        use_cache=False,
-    ).logits.float()
     labels = labels.to(device)
-    token_lp = logits.gather(-1, labels.unsqueeze(-1)).squeeze(-1) - logits.logsumexp(-1)
+    token_lp = first_lp[index, labels[:, 0]].unsqueeze(1)
+    if labels.shape[1] > 1:
+        cache = first.cache
+        cache.batch_select_indices(index)
+        rest, _ = pad_sequences([f[:-1] or [pad_id] for f in full], pad_id)
+        logits = model(
+            encoder_outputs=BaseModelOutput(last_hidden_state=states.index_select(0, index)),
+            attention_mask=input_mask.index_select(0, index),
+            decoder_input_ids=rest.to(device),
+            cache=cache,
+            use_cache=True,
+        ).logits.float()
+        rest_lp = logits.gather(-1, labels[:, 1:].unsqueeze(-1)).squeeze(-1)
+        token_lp = torch.cat([token_lp, rest_lp - logits.logsumexp(-1)], dim=1)
     token_lp = token_lp.cpu()
     result: list[list[torch.Tensor]] = [[] for _ in inputs]
     for row, ((prefix, tokens), i) in enumerate(zip(flat, owner)):

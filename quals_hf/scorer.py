@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, fields, replace
 from typing import TypeVar
 
 import torch
-from tqdm.auto import tqdm
 from transformers import (
     AutoModelForSeq2SeqLM,
     AutoTokenizer,
@@ -22,7 +21,14 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from .diverse_search import diverse_beam_search, eos_token_ids, special_token_id
+from .batching import batched_apply, nan_mean
+from .diverse_search import (
+    DiverseBeamOutput,
+    diverse_beam_search,
+    encode,
+    eos_token_ids,
+    special_token_id,
+)
 from .explain import Explanation
 from .formats import QAGenFormat, decode_generation
 from .inputs import check_parallel, check_texts, default_max_length, encode_texts
@@ -118,8 +124,7 @@ class QualsOutput:
     @property
     def mean(self) -> float:
         """Mean QUALS over examples with at least one pair (NaN if there are none)."""
-        valid = [s for s in self.scores if not math.isnan(s)]
-        return sum(valid) / len(valid) if valid else math.nan
+        return nan_mean(self.scores)
 
 
 def quals_from_pair_scores(pair_scores: Sequence[PairScore]) -> float:
@@ -129,7 +134,7 @@ def quals_from_pair_scores(pair_scores: Sequence[PairScore]) -> float:
     return sum(p.consistency for p in pair_scores) / len(pair_scores)
 
 
-def _resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype | None:
+def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype | None:
     if dtype is None or isinstance(dtype, torch.dtype):
         return dtype
     names = {
@@ -152,7 +157,7 @@ def load_seq2seq(
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Load a seq2seq model (a QAGen, a summarizer) and its tokenizer; CUDA when available."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model = AutoModelForSeq2SeqLM.from_pretrained(name_or_path, dtype=_resolve_dtype(dtype))
+    model = AutoModelForSeq2SeqLM.from_pretrained(name_or_path, dtype=resolve_dtype(dtype))
     return model.to(device).eval(), AutoTokenizer.from_pretrained(name_or_path)
 
 
@@ -218,8 +223,6 @@ class QualsScorer:
         model, tokenizer = load_seq2seq(name_or_path, device=device, dtype=dtype)
         return cls(model, tokenizer, format=format, **kwargs)
 
-    # -- batching -------------------------------------------------------------------------
-
     def _batched(
         self,
         items: list[T],
@@ -229,18 +232,8 @@ class QualsScorer:
         progress: bool | None,
         desc: str,
     ) -> list[R]:
-        """Apply ``fn`` to batches of similar-size items (longest first); results in order."""
-        batch_size = batch_size or self.batch_size
-        order = sorted(range(len(items)), key=lambda i: -size_of(items[i]))
-        results: list[R | None] = [None] * len(items)
         show = self.progress if progress is None else progress
-        with tqdm(total=len(items), desc=desc, disable=not show or not items, unit="ex") as bar:
-            for start in range(0, len(order), batch_size):
-                idx = order[start : start + batch_size]
-                for i, result in zip(idx, fn([items[i] for i in idx])):
-                    results[i] = result
-                bar.update(len(idx))
-        return results  # type: ignore[return-value]
+        return batched_apply(items, fn, size_of, batch_size or self.batch_size, show, desc)
 
     # -- generation -----------------------------------------------------------------------
 
@@ -268,22 +261,30 @@ class QualsScorer:
         }
         return decode_generation(self.tokenizer, sequence[1 : 1 + length].tolist(), drop)
 
+    def _search(
+        self, encoded: list[list[int]], states: torch.Tensor | None = None
+    ) -> list[DiverseBeamOutput]:
+        ids, mask = pad_sequences(encoded, self.tokenizer.pad_token_id)
+        return diverse_beam_search(
+            self.model, ids, mask, encoder_states=states, **self.config.search_kwargs()
+        )
+
+    def _pairs_from_search(self, summary: str, out: DiverseBeamOutput) -> list[QAPair]:
+        """Parse the hypotheses of one summary, filter, select and tokenize its pairs."""
+        candidates = [
+            QAPair(question, answer, float(score))
+            for sequence, length, score in zip(out.sequences, out.lengths, out.scores)
+            for question, answer in self.format.parse(self._decode(sequence, int(length)))
+            if answer_in_summary(answer, summary)
+        ]
+        chosen = select_pairs(candidates, self.config.max_pairs)
+        for pair in chosen:
+            self._tokenize_pair(pair)
+        return chosen
+
     def _generate_batch(self, batch: list[tuple[str, list[int]]]) -> list[list[QAPair]]:
-        ids, mask = pad_sequences([enc for _, enc in batch], self.tokenizer.pad_token_id)
-        outputs = diverse_beam_search(self.model, ids, mask, **self.config.search_kwargs())
-        results = []
-        for (summary, _), out in zip(batch, outputs):
-            candidates = [
-                QAPair(question, answer, float(score))
-                for sequence, length, score in zip(out.sequences, out.lengths, out.scores)
-                for question, answer in self.format.parse(self._decode(sequence, int(length)))
-                if answer_in_summary(answer, summary)
-            ]
-            chosen = select_pairs(candidates, self.config.max_pairs)
-            for pair in chosen:
-                self._tokenize_pair(pair)
-            results.append(chosen)
-        return results
+        outputs = self._search([enc for _, enc in batch])
+        return [self._pairs_from_search(y, out) for (y, _), out in zip(batch, outputs)]
 
     def generate_pairs(
         self,
@@ -310,12 +311,17 @@ class QualsScorer:
     # -- scoring --------------------------------------------------------------------------
 
     def _score_batch(
-        self, batch: list[tuple[list[int], list[int], list[QAPair]]]
+        self,
+        batch: list[tuple[list[int], list[int], list[QAPair]]],
+        summary_states: torch.Tensor | None = None,
     ) -> list[list[PairScore]]:
+        """lp_x and lp_y of each example's pairs; ``summary_states`` saves re-encoding."""
         pad = self.tokenizer.pad_token_id
         targets = [[(p.prefix_ids, p.token_ids) for p in pairs] for _, _, pairs in batch]
         given_x = target_token_logprobs(self.model, [x for x, _, _ in batch], targets, pad)
-        given_y = target_token_logprobs(self.model, [y for _, y, _ in batch], targets, pad)
+        given_y = target_token_logprobs(
+            self.model, [y for _, y, _ in batch], targets, pad, encoder_states=summary_states
+        )
         return [
             [
                 PairScore(pair, lx.mean().item(), ly.mean().item(), lx.tolist(), ly.tolist())
@@ -323,6 +329,18 @@ class QualsScorer:
             ]
             for (_, _, pairs), xs, ys in zip(batch, given_x, given_y)
         ]
+
+    def _generate_and_score(
+        self, batch: list[tuple[str, list[int], list[int]]]
+    ) -> list[list[PairScore]]:
+        """QUALS of a batch: the summaries are encoded once, for the search and for lp_y."""
+        enc_y = [ey for _, _, ey in batch]
+        ids, mask = pad_sequences(enc_y, self.tokenizer.pad_token_id)
+        states = encode(self.model, ids.to(self.model.device), mask.to(self.model.device))
+        outputs = self._search(enc_y, states)
+        pairs = [self._pairs_from_search(y, out) for (y, _, _), out in zip(batch, outputs)]
+        scored = [(ex, ey, p) for (_, ex, ey), p in zip(batch, pairs)]
+        return self._score_batch(scored, summary_states=states)
 
     def score_pairs(
         self,
@@ -376,12 +394,15 @@ class QualsScorer:
         enc_x = self._encode(texts["sources"], "sources")
         enc_y = self._encode(texts["summaries"], "summaries")
 
-        def run(batch: list[tuple[str, list[int], list[int]]]) -> list[list[PairScore]]:
-            pairs = self._generate_batch([(y, ey) for y, _, ey in batch])
-            return self._score_batch([(ex, ey, p) for (_, ex, ey), p in zip(batch, pairs)])
-
         items = list(zip(texts["summaries"], enc_x, enc_y))
-        scored = self._batched(items, run, lambda item: len(item[1]), batch_size, progress, "QUALS")
+        scored = self._batched(
+            items,
+            self._generate_and_score,
+            lambda item: len(item[1]),
+            batch_size,
+            progress,
+            "QUALS",
+        )
         return QualsOutput(
             scores=[quals_from_pair_scores(s) for s in scored],
             num_pairs=[len(s) for s in scored],
