@@ -7,10 +7,11 @@ from .contrastive_trainer import ContrastiveTrainer
 from .diverse_search import DiverseBeamOutput, diverse_beam_search
 from .explain import Explanation
 from .formats import PRESETS, QAGenFormat
-from .hub_metric import METRIC_PATH, install_metric
+from .hub_metric import METRIC_PATH, QAGS_METRIC_PATH, install_metric
 from .mining import MiningConfig, mine_contrastive_sets, rouge_score_fn, select_documents
 from .pairs import QAPair, answer_in_summary, select_pairs
 from .qagen_data import load_newsqa, load_squad
+from .qags import QagsConfig, QagsOutput, QagsQuestion, QagsScorer, token_f1
 from .remine_callback import RemineCallback
 from .scorer import (
     PairScore,
@@ -28,6 +29,7 @@ __version__ = "0.1.0"
 __all__ = [
     "METRIC_PATH",
     "PRESETS",
+    "QAGS_METRIC_PATH",
     "ContrastiveCollator",
     "ContrastiveConfig",
     "ContrastiveEntry",
@@ -40,6 +42,10 @@ __all__ = [
     "QAGenArguments",
     "QAGenFormat",
     "QAPair",
+    "QagsConfig",
+    "QagsOutput",
+    "QagsQuestion",
+    "QagsScorer",
     "QualsConfig",
     "QualsOutput",
     "QualsScorer",
@@ -56,5 +62,6 @@ __all__ = [
     "rouge_score_fn",
     "select_documents",
     "select_pairs",
+    "token_f1",
     "train_qagen",
 ]

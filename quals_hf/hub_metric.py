@@ -14,6 +14,7 @@ from pathlib import Path
 
 SPACES_DIR = Path(__file__).parent / "spaces"
 METRIC_PATH = str(SPACES_DIR / "quals")  # evaluate.load(METRIC_PATH) needs no setup
+QAGS_METRIC_PATH = str(SPACES_DIR / "qags")  # the QAGS baseline, loaded the same ways
 
 
 def install_metric(name: str = "quals", modules_cache: str | Path | None = None) -> Path:

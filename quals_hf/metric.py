@@ -108,8 +108,48 @@ def output_to_dict(out: QualsOutput) -> dict[str, Any]:
     return result
 
 
+class SourceSummaryMetric(evaluate.Metric):
+    """An evaluate metric over (``predictions`` = summaries, ``sources``) with early checks.
+
+    Keyword arguments that evaluate's own ``Metric`` takes (``experiment_id``, ``cache_dir``...)
+    go to it; the others become the defaults of `_compute`. Bad items raise as they are added,
+    naming their index.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        evaluate_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in _EVALUATE_INIT_ARGS}
+        super().__init__(**evaluate_kwargs)
+        self.defaults: dict[str, Any] = kwargs
+
+    def _source_summary_info(
+        self, description: str, citation: str, inputs_description: str, **kwargs: Any
+    ) -> evaluate.MetricInfo:
+        return evaluate.MetricInfo(
+            description=description,
+            citation=citation,
+            inputs_description=inputs_description,
+            features=datasets.Features(
+                {"predictions": datasets.Value("string"), "sources": datasets.Value("string")}
+            ),
+            **kwargs,
+        )
+
+    def add_batch(self, *, predictions=None, references=None, **kwargs):
+        """Add summaries (``predictions``) and their ``sources``; bad items raise at once."""
+        sources = kwargs.get("sources")
+        if predictions is not None or sources is not None:
+            check_parallel(predictions=predictions, sources=sources)
+        return super().add_batch(predictions=predictions, references=references, **kwargs)
+
+    def add(self, *, prediction=None, reference=None, **kwargs):
+        """Add one summary and its ``source``."""
+        if prediction is not None or kwargs.get("sources") is not None:
+            check_parallel(predictions=[prediction], sources=[kwargs.get("sources")])
+        return super().add(prediction=prediction, reference=reference, **kwargs)
+
+
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
-class Quals(evaluate.Metric):
+class Quals(SourceSummaryMetric):
     """QUALS as an evaluate metric. Load-time keyword arguments set the defaults of `compute`.
 
     Besides ``checkpoint``, ``format``, ``device``, ``dtype`` and ``batch_size``, a ready
@@ -126,42 +166,24 @@ class Quals(evaluate.Metric):
         scorer: QualsScorer | None = None,
         **kwargs: Any,
     ) -> None:
-        evaluate_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in _EVALUATE_INIT_ARGS}
-        super().__init__(**evaluate_kwargs)
-        self.defaults: dict[str, Any] = {
-            "checkpoint": checkpoint,
-            "format": format,
-            "device": device,
-            "dtype": dtype,
-            "batch_size": batch_size,
+        super().__init__(
+            checkpoint=checkpoint,
+            format=format,
+            device=device,
+            dtype=dtype,
+            batch_size=batch_size,
             **kwargs,
-        }
+        )
         self.scorer = scorer
 
     def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("string"), "sources": datasets.Value("string")}
-            ),
+        return self._source_summary_info(
+            _DESCRIPTION,
+            _CITATION,
+            _KWARGS_DESCRIPTION,
             codebase_urls=["https://github.com/amazon-science/fact-check-summarization"],
             reference_urls=["https://aclanthology.org/2021.acl-long.536"],
         )
-
-    def add_batch(self, *, predictions=None, references=None, **kwargs):
-        """Add summaries (``predictions``) and their ``sources``; bad items raise at once."""
-        sources = kwargs.get("sources")
-        if predictions is not None or sources is not None:
-            check_parallel(predictions=predictions, sources=sources)
-        return super().add_batch(predictions=predictions, references=references, **kwargs)
-
-    def add(self, *, prediction=None, reference=None, **kwargs):
-        """Add one summary and its ``source``."""
-        if prediction is not None or kwargs.get("sources") is not None:
-            check_parallel(predictions=[prediction], sources=[kwargs.get("sources")])
-        return super().add(prediction=prediction, reference=reference, **kwargs)
 
     def _scorer_for(self, options: dict[str, Any]) -> QualsScorer:
         """A scorer for one compute call: the shared model, this call's format and config."""

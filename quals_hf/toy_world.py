@@ -277,6 +277,22 @@ def qa_examples(examples: list[ToyExample]) -> list[tuple[str, str]]:
     return pairs
 
 
+def toy_answer_candidates(text: str) -> list[str]:
+    """The toy world's entities in ``text`` (people, companies, cities, numbers, days), in order.
+
+    The answer extractor for QAGS on toy-world texts, which are lower case: spaCy and the
+    regex extractor look for capitals.
+    """
+    words = text.split()
+    found: list[str] = []
+    for i, word in enumerate(words):
+        if word in FIRST_NAMES and i + 1 < len(words) and words[i + 1] in LAST_NAMES:
+            found.append(f"{word} {words[i + 1]}")
+        elif word in COMPANIES or word in CITIES or word in NUMBERS or word in DAYS:
+            found.append(word)
+    return list(dict.fromkeys(found))
+
+
 def vocabulary() -> list[str]:
     """Every token the toy world can write, specials first."""
     words: set[str] = set(FIRST_NAMES + LAST_NAMES + COMPANIES + CITIES + FACILITIES + DAYS)

@@ -1,0 +1,204 @@
+"""QAGS, the baseline: answer F1, candidates, windowed extractive QA, and the whole pipeline."""
+
+import math
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import evaluate
+import pytest
+import torch
+from transformers import BartForConditionalGeneration, BartForQuestionAnswering
+
+from quals_hf import QAGS_METRIC_PATH
+from quals_hf.answer_candidates import get_answer_extractor, regex_answer_candidates
+from quals_hf.extractive_qa import answer_questions, best_spans
+from quals_hf.qags import QagsConfig, QagsScorer, token_f1
+from quals_hf.toy_models import TOY_QG_TEMPLATE, toy_tokenizer, train_toy_qa, train_toy_qg
+from quals_hf.toy_world import document_questions, make_examples, toy_answer_candidates
+
+
+@pytest.fixture(scope="module")
+def toy_qa():
+    return train_toy_qa()
+
+
+@pytest.fixture(scope="module")
+def toy_qags(toy_qa):
+    qg, tokenizer = train_toy_qg()
+    qa, _ = toy_qa
+    return QagsScorer(
+        qg,
+        tokenizer,
+        qa,
+        tokenizer,
+        answer_extractor=toy_answer_candidates,
+        qg_template=TOY_QG_TEMPLATE,
+        progress=False,
+    )
+
+
+def test_token_f1_by_hand():
+    assert token_f1("The Eiffel Tower.", "eiffel tower") == 1.0
+    assert token_f1("x b c", "b c d") == pytest.approx(2 / 3)
+    assert token_f1("a b c", "b c d") == pytest.approx(0.8)  # "a" is an article
+    assert token_f1("x y", "z") == 0.0
+    assert token_f1("", "") == 1.0
+    assert token_f1("", "the") == 1.0  # "the" normalises to nothing
+    assert token_f1("", "paris") == 0.0
+
+
+def test_regex_candidates():
+    text = "A new Altaris plant in New York, opened by Julia Brown on Friday, cost $3.5 million."
+    assert regex_answer_candidates(text) == [
+        "A new",
+        "Altaris",
+        "New York",
+        "Julia Brown",
+        "Friday",
+        "$3.5 million",
+    ]
+
+
+def test_extractor_choice_is_explicit(monkeypatch):
+    assert get_answer_extractor("regex") is regex_answer_candidates
+    monkeypatch.setitem(sys.modules, "spacy", None)  # spaCy absent: a clear error, no fallback
+    with pytest.raises(ImportError, match="answer_extractor='regex'"):
+        get_answer_extractor("spacy")
+    with pytest.raises(ValueError, match="unknown answer_extractor"):
+        get_answer_extractor("nltk")
+
+
+def test_config_rejects_bad_values():
+    with pytest.raises(ValueError, match="num_answers"):
+        QagsConfig(num_answers=0)
+    with pytest.raises(ValueError, match="answer_match_f1"):
+        QagsConfig(answer_match_f1=1.5)
+    with pytest.raises(ValueError, match="qg_template"):
+        QagsConfig(qg_template="{summary}")
+
+
+def test_best_spans_equals_brute_force():
+    torch.manual_seed(0)
+    start, end = torch.randn(5, 12), torch.randn(5, 12)
+    allowed = torch.rand(5, 12) > 0.3
+    score, first, last = best_spans(start, end, allowed, max_tokens=4)
+    for row in range(5):
+        best = max(
+            (start[row, i] + end[row, j], i, j)
+            for i in range(12)
+            for j in range(i, min(i + 4, 12))
+            if allowed[row, i] and allowed[row, j]
+        )
+        assert score[row].item() == pytest.approx(best[0].item())
+        assert (first[row].item(), last[row].item()) == best[1:]
+
+
+def test_windowed_qa_finds_answers_in_long_documents(toy_qa):
+    model, tokenizer = toy_qa
+    examples = make_examples(20, seed=11)
+    asked = [(q, e.document, a) for e in examples for q, a in document_questions(e.story)]
+    questions, contexts, truth = zip(*asked)
+    one_window = answer_questions(model, tokenizer, list(questions), list(contexts))
+    assert len(tokenizer(contexts[0])["input_ids"]) > 40
+    windows = answer_questions(
+        model, tokenizer, list(questions), list(contexts), max_length=40, stride=20, batch_size=7
+    )
+    accuracy = sum(a == t for a, t in zip(one_window, truth)) / len(truth)
+    assert accuracy >= 0.9
+    agreement = sum(a == b for a, b in zip(one_window, windows)) / len(truth)
+    assert agreement >= 0.9
+
+
+def test_qags_separates_faithful_from_corrupted(toy_qags):
+    examples = make_examples(30, seed=7)
+    n = len(examples)
+    out = toy_qags.score(
+        [e.document for e in examples] * 2,
+        [e.summary for e in examples] + [e.corrupted_summary for e in examples],
+        return_details=True,
+    )
+    faithful, corrupted = out.scores[:n], out.scores[n:]
+    assert all(k >= 2 for k in out.num_questions[:n])
+    assert sum(faithful) / n >= 0.9
+    wins = sum(f > c or math.isnan(c) for f, c in zip(faithful, corrupted))
+    assert wins >= 0.8 * n
+    # every question is there with both answers; dropped ones have no F1
+    for question in out.questions[n]:
+        assert question.question and question.candidate
+        assert math.isnan(question.f1) != question.kept
+
+
+def test_batching_does_not_change_scores(toy_qags):
+    examples = make_examples(6, seed=5)
+    sources = [e.document for e in examples]
+    summaries = [e.corrupted_summary for e in examples]
+    one = toy_qags.score(sources, summaries, batch_size=1).scores
+    many = toy_qags.score(sources, summaries, batch_size=6).scores
+    assert one == pytest.approx(many, nan_ok=True)
+
+
+def test_bad_inputs_name_the_item(toy_qags):
+    with pytest.raises(ValueError, match=r"summaries\[1\]"):
+        toy_qags.score(["a doc", "b doc"], ["fine", " "])
+    with pytest.raises(ValueError, match="differ in length"):
+        toy_qags.score(["a doc"], ["x", "y"])
+
+
+def test_from_pretrained_loads_both_models(tmp_path, toy_qa):
+    tokenizer = toy_tokenizer()
+    qa, _ = toy_qa
+    qa.save_pretrained(tmp_path / "qa")
+    tokenizer.save_pretrained(tmp_path / "qa")
+    torch.manual_seed(0)
+    qg = BartForConditionalGeneration(qa.config)
+    qg.save_pretrained(tmp_path / "qg")
+    tokenizer.save_pretrained(tmp_path / "qg")
+    scorer = QagsScorer.from_pretrained(
+        str(tmp_path / "qg"), str(tmp_path / "qa"), answer_extractor="regex", device="cpu"
+    )
+    assert isinstance(scorer.qa_model, BartForQuestionAnswering)
+    assert scorer.config.num_beams == 5 and scorer.config.num_answers == 10
+
+
+def test_qags_metric_equals_the_scorer_by_every_route(toy_qags, tmp_path):
+    examples = make_examples(4, seed=13)
+    sources = [e.document for e in examples]
+    summaries = [e.corrupted_summary for e in examples[:2]] + [e.summary for e in examples[2:]]
+    expected = toy_qags.score(sources, summaries)
+    space = shutil.copytree(QAGS_METRIC_PATH, tmp_path / "qags")
+    assert "## Metric Description" in (space / "README.md").read_text()
+    for path in (QAGS_METRIC_PATH, str(space)):
+        metric = evaluate.load(path, scorer=toy_qags)
+        for source, summary in zip(sources, summaries):
+            metric.add(prediction=summary, sources=source)
+        result = metric.compute(return_details=True)
+        assert result["scores"] == pytest.approx(expected.scores, nan_ok=True)
+        assert result["num_questions"] == expected.num_questions
+        assert result["qags"] == pytest.approx(expected.mean)
+        assert {"candidate", "question", "f1"} <= set(result["questions"][0][0])
+    with pytest.raises(ValueError, match=r"predictions\[0\]"):
+        metric.add_batch(predictions=[""], sources=["a document"])
+
+
+def test_qags_metric_loads_by_bare_name_after_install(tmp_path):
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_EVALUATE_OFFLINE": "1"}
+    script = textwrap.dedent("""
+        import evaluate
+        try:
+            evaluate.load("qags")
+            raise SystemExit("loaded before registration")
+        except FileNotFoundError:
+            pass
+        from quals_hf.cli import main
+        main(["install-metric", "--name", "qags"])
+        print("LOADED", type(evaluate.load("qags")).__name__)
+    """)
+    run = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "installed 'qags'" in run.stdout
+    assert "LOADED Qags" in run.stdout
