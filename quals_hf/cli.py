@@ -6,8 +6,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .scorer import PairScore
+
+if TYPE_CHECKING:
+    from accelerate import PartialState
 
 
 def _print_pairs(title: str, summary: str, score: float, pair_scores: list[PairScore]) -> None:
@@ -78,12 +82,19 @@ def install_metric(args: argparse.Namespace) -> int:
     return 0
 
 
+def _process_device(requested: str | None) -> tuple[PartialState, str]:
+    """This process's accelerate state and device. Under torchrun / accelerate launch each
+    process takes its own device (gloo between CPU processes); else ``requested`` or CUDA."""
+    import torch
+    from accelerate import PartialState
+
+    state = PartialState(cpu=requested == "cpu" or not torch.cuda.is_available())
+    return state, str(state.device if state.num_processes > 1 or not requested else requested)
+
+
 def mine(args: argparse.Namespace) -> int:
     """Mine ConSeq contrastive sets: sample summaries, score them, select (source, S+, S-)."""
     import logging
-
-    import torch
-    from accelerate import PartialState
 
     from .data import load_table
     from .mining import MiningConfig, mine_contrastive_sets
@@ -91,9 +102,7 @@ def mine(args: argparse.Namespace) -> int:
 
     if args.scorer == "quals" and not args.qagen:
         raise ValueError("--scorer quals needs --qagen (a QAGen checkpoint)")
-    # under torchrun / accelerate launch: one device per process, gloo between CPU processes
-    state = PartialState(cpu=args.device == "cpu" or not torch.cuda.is_available())
-    device = args.device or state.device
+    state, device = _process_device(args.device)
     logging.basicConfig(level=logging.INFO if state.is_main_process else logging.WARNING,
                         format="%(message)s")
     data = load_table(args.data, args.split, args.id_column)
@@ -114,6 +123,48 @@ def mine(args: argparse.Namespace) -> int:
         print(f"mean positive score {stats['mean_positive_score']:.4f}, "
               f"mean negative score {stats['mean_negative_score']:.4f}")
     state.wait_for_everyone()
+    return 0
+
+
+def score(args: argparse.Namespace) -> int:
+    """Score every (source, summary) row of a file with QUALS into a JSON Lines or CSV file."""
+    import logging
+
+    import datasets
+    import torch.distributed as dist
+
+    from .score_files import OutputFile, load_examples, score_file
+    from .scorer import QualsScorer
+
+    datasets.disable_progress_bars()  # reading a local file into datasets' cache is quick
+    datasets.logging.set_verbosity(datasets.logging.CRITICAL)  # a bad file: one line below
+    output = OutputFile(args.output, details=args.details)
+    examples = load_examples(
+        args.data, args.split, args.source_column, args.summary_column, args.id_column
+    )
+    state, device = _process_device(args.device)
+    logging.basicConfig(
+        level=logging.INFO if state.is_main_process else logging.WARNING, format="%(message)s"
+    )
+    overrides = {
+        name: getattr(args, name)
+        for name in ("num_groups", "max_pairs", "max_input_length")
+        if getattr(args, name) is not None
+    }
+    scorer = QualsScorer.from_pretrained(
+        args.qagen,
+        format=args.format,
+        device=device,
+        dtype=args.dtype,
+        batch_size=args.batch_size,
+        progress=False,
+        **overrides,
+    )
+    report = score_file(scorer, examples, output, progress=not args.no_progress)
+    if report is not None:
+        print(report)
+    if dist.is_initialized():
+        dist.destroy_process_group()
     return 0
 
 
@@ -163,7 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser(
         "install-metric", help=install_metric.__doc__, description=install_metric.__doc__
     )
-    p.add_argument("--name", default="quals", help="the metric to register (default: quals)")
+    p.add_argument(
+        "--name",
+        default="quals",
+        choices=["quals", "qags"],
+        help="the metric to register: quals, or the QAGS baseline qags (default: quals)",
+    )
     p.add_argument(
         "--modules-cache",
         default=None,
@@ -190,6 +246,57 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="default: CUDA when available")
     p.set_defaults(func=mine)
+    p = commands.add_parser(
+        "score",
+        help=score.__doc__,
+        description=score.__doc__ + " Writes as it goes; run it again to resume: ids already "
+        "in the output are skipped. Under torchrun or accelerate launch every process scores "
+        "its share of the batches and one output file results. See docs/score.md.",
+    )
+    p.add_argument(
+        "--data",
+        required=True,
+        help="the examples: a .jsonl/.json/.csv/.parquet file, or a datasets name (with --split)",
+    )
+    p.add_argument(
+        "--output",
+        required=True,
+        help="the scores: a .jsonl or .csv file, one row per example (id, score, num_pairs)",
+    )
+    p.add_argument("--qagen", required=True, help="the QAGen checkpoint (path or Hub id)")
+    p.add_argument("--format", default=None, help="QAGen format preset (default: from config)")
+    p.add_argument("--split", default="train", help="split of a datasets name (default: train)")
+    p.add_argument(
+        "--source-column", default="document", help="the source documents (default: document)"
+    )
+    p.add_argument("--summary-column", default="summary", help="the summaries (default: summary)")
+    p.add_argument(
+        "--id-column", default=None, help="ids to write and resume by (default: the row number)"
+    )
+    p.add_argument(
+        "--details",
+        action="store_true",
+        help="add each example's QA pairs with lp_x, lp_y and consistency",
+    )
+    p.add_argument(
+        "--batch-size", type=int, default=8, help="examples per batch, written at once (default: 8)"
+    )
+    p.add_argument("--device", default=None, help="default: CUDA when available")
+    p.add_argument(
+        "--dtype", choices=["fp32", "bf16", "fp16"], help="weights dtype (default: checkpoint's)"
+    )
+    p.add_argument(
+        "--num-groups",
+        type=int,
+        help="diverse beam search groups: QA hypotheses per summary (default: 60; fewer is "
+        "faster and noisier)",
+    )
+    p.add_argument("--max-pairs", type=int, help="most QA pairs scored per summary (default: 10)")
+    p.add_argument(
+        "--max-input-length", type=int, help="longest input in tokens (default: up to 1024)"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=score)
     # its options (QAGenArguments, Seq2SeqTrainingArguments) go to HfArgumentParser, --help too
     p = commands.add_parser("train-qagen", help=train_qagen.__doc__, add_help=False)
     p.set_defaults(func=train_qagen, forwards_options=True)
