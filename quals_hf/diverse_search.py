@@ -170,11 +170,16 @@ def diverse_beam_search(
                 use_cache=True,
             )
             cache, logits = out.cache, out.logits[:, -1, :]
-        logprobs = torch.log_softmax(logits.float(), dim=-1)
+        # log-probabilities of the k best tokens only: top-k of the logits minus their
+        # log-sum-exp, without writing a log-softmax over the whole vocabulary (EOS is masked
+        # after normalising, as 4.x's min-length processor did)
+        logits = logits.float()
+        log_norm = logits.logsumexp(dim=-1, keepdim=True)
         if step < min_new_tokens:
-            logprobs[:, eos_columns] = float("-inf")
-        k = min(width, logprobs.shape[-1])
-        cand_lp_active, cand_tok_active = logprobs.topk(k, dim=-1)
+            logits[:, eos_columns] = float("-inf")
+        k = min(width, logits.shape[-1])
+        cand_top, cand_tok_active = logits.topk(k, dim=-1)
+        cand_lp_active = cand_top - log_norm
         cand_lp = torch.full((rows, k), float("-inf"), device=device)
         cand_tok = torch.full((rows, k), pad_id, dtype=torch.long, device=device)
         cand_lp[active], cand_tok[active] = cand_lp_active, cand_tok_active

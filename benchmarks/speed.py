@@ -1,0 +1,333 @@
+"""Speed of QUALS against batched QAGS and a naive reference-style QUALS, on real news text.
+
+Reads the article/summary pairs of ../shared/data/qags (never copied), builds same-size BART
+models from a config (random weights; no hub is reachable): the QAGen, QAGS' question
+generator (QG) and QAGS' extractive QA model. Random weights write no parsable text, so the
+work is pinned to realistic amounts: QUALS scores the 10 best of its 60 hypotheses, all 20
+tokens long; QAGS asks 10 questions of 12 tokens per summary and keeps them all.
+
+    python benchmarks/speed.py --size small --n 4        # smoke check: under a minute on CPU
+    python benchmarks/speed.py --size base --n 16 --write docs/benchmarks.md
+    python benchmarks/speed.py --size large --n 64 --dtype bf16 --write docs/benchmarks.md  # GPU
+
+Prints a markdown table (and with --write, puts it into that file under a heading naming the
+size and device): summaries per second, peak memory, the ratios, QUALS' split between search
+and scoring, and QUALS' achieved FLOP/s against a plain matmul on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import re
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from tokenizers import ByteLevelBPETokenizer, processors
+from torch.utils.flop_counter import FlopCounterMode
+from transformers import (
+    BartConfig,
+    BartForConditionalGeneration,
+    BartForQuestionAnswering,
+    PreTrainedTokenizerFast,
+)
+
+sys.path.insert(0, str(Path(__file__).parent))
+from naive_quals import naive_quals
+
+from quals_hf import QAPair, QualsScorer
+from quals_hf.answer_candidates import regex_answer_candidates
+from quals_hf.diverse_search import DiverseBeamOutput
+from quals_hf.qags import QagsScorer
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "qags"
+SIZES = {  # d_model, layers (encoder = decoder), heads, feed-forward width
+    "small": (256, 2, 4, 1024),
+    "base": (768, 6, 12, 3072),  # BART-base
+    "large": (1024, 12, 16, 4096),  # BART-large, the paper's size
+}
+VOCAB = 50265  # BART's: the output layer costs what it costs in the real models
+PAIR_TOKENS, QUESTION_TOKENS, NUM_ANSWERS = 20, 12, 10
+
+
+def load_pairs(name: str, n: int) -> list[tuple[str, str]]:
+    """The first ``n`` (document, summary) pairs of a QAGS file."""
+    records = json.loads((DATA / f"qags_{name}.json").read_text())
+    return [(r["document"], r["summary"]) for r in records[:n]]
+
+
+def train_tokenizer(texts: list[str]) -> PreTrainedTokenizerFast:
+    """A byte-level BPE like BART's, trained on the benchmark texts in a second."""
+    bpe = ByteLevelBPETokenizer()
+    specials = ["<s>", "<pad>", "</s>", "<unk>"]
+    bpe.train_from_iterator(texts, vocab_size=8000, special_tokens=specials)
+    bpe.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0))
+    return PreTrainedTokenizerFast(
+        tokenizer_object=bpe._tokenizer,
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        model_max_length=1024,
+    )
+
+
+def bart_config(size: str, tokenizer: PreTrainedTokenizerFast) -> BartConfig:
+    d_model, layers, heads, ffn = SIZES[size]
+    return BartConfig(
+        vocab_size=VOCAB,
+        d_model=d_model,
+        encoder_layers=layers,
+        decoder_layers=layers,
+        encoder_attention_heads=heads,
+        decoder_attention_heads=heads,
+        encoder_ffn_dim=ffn,
+        decoder_ffn_dim=ffn,
+        max_position_embeddings=1024,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        decoder_start_token_id=tokenizer.eos_token_id,
+        forced_bos_token_id=None,
+        forced_eos_token_id=None,
+    )
+
+
+class Stopwatch:
+    """Accumulated seconds per label; synchronises CUDA so that times are real."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device, self.seconds = device, {}
+
+    def sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def time(self, label: str, fn: Callable, *args, **kwargs):
+        self.sync()
+        start = time.perf_counter()
+        result = fn(*args, **kwargs)
+        self.sync()
+        self.seconds[label] = self.seconds.get(label, 0.0) + time.perf_counter() - start
+        return result
+
+
+class PinnedQualsScorer(QualsScorer):
+    """QUALS with the pair filter pinned: the ``max_pairs`` best hypotheses are scored as-is.
+
+    Random weights write no ``question <sep> answer`` text, so the filter would drop everything;
+    pinning keeps the amount of work of a trained model. The time spent in the scoring passes is
+    recorded in ``stopwatch.seconds["scoring"]``.
+    """
+
+    stopwatch: Stopwatch
+
+    def _pairs_from_search(self, summary: str, out: DiverseBeamOutput) -> list[QAPair]:
+        n = self.config.max_pairs
+        return [
+            QAPair("", "", float(score), token_ids=seq[1 : 1 + int(length)].tolist())
+            for seq, length, score in zip(out.sequences[:n], out.lengths[:n], out.scores[:n])
+        ]
+
+    def _score_batch(self, batch, summary_states=None):
+        return self.stopwatch.time("scoring", super()._score_batch, batch, summary_states)
+
+
+def ten_answers(summary: str) -> list[str]:
+    """QAGS' 10 answer candidates; like the published pipeline, repeated when there are fewer."""
+    found = regex_answer_candidates(summary) or summary.split()[:1]
+    return [found[i % len(found)] for i in range(NUM_ANSWERS)]
+
+
+def matmul_flops_per_s(device: torch.device, dtype: torch.dtype) -> float:
+    """The machine's plain-matmul rate: square matmuls repeated for about a second."""
+    n = 4096 if device.type == "cuda" else 2048
+    a, b = (torch.randn(n, n, device=device, dtype=dtype) for _ in range(2))
+    watch, reps = Stopwatch(device), 0
+    watch.time("warm", torch.mm, a, b)
+    while watch.seconds.get("mm", 0.0) < 1.0:
+        watch.time("mm", torch.mm, a, b)
+        reps += 1
+    return 2 * n**3 * reps / watch.seconds["mm"]
+
+
+def peak_memory_reset(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    else:  # Linux: resets VmHWM, the process' peak resident memory
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def peak_memory_gib(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**30
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 2**20
+
+
+def run(args: argparse.Namespace) -> str:
+    device = torch.device(args.device)
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
+    pairs = load_pairs(args.data, args.n)
+    sources, summaries = [d for d, _ in pairs], [s for _, s in pairs]
+    tokenizer = train_tokenizer(sources + summaries)
+    config = bart_config(args.size, tokenizer)
+
+    def build(cls, seed):
+        torch.manual_seed(seed)
+        return cls(config).to(device=device, dtype=dtype).eval()
+
+    qagen, qg, qa = (
+        build(BartForConditionalGeneration, 0),
+        build(BartForConditionalGeneration, 1),
+        build(BartForQuestionAnswering, 2),
+    )
+    watch = Stopwatch(device)
+    quals = PinnedQualsScorer(
+        qagen,
+        tokenizer,
+        batch_size=args.batch_size,
+        progress=False,
+        min_new_tokens=PAIR_TOKENS,
+        max_new_tokens=PAIR_TOKENS,
+    )
+    quals.stopwatch = watch
+    qags = QagsScorer(
+        qg,
+        tokenizer,
+        qa,
+        tokenizer,
+        answer_extractor=ten_answers,
+        batch_size=args.batch_size,
+        progress=False,
+        min_question_tokens=QUESTION_TOKENS,
+        max_question_tokens=QUESTION_TOKENS,
+        answer_match_f1=0.0,  # keep every question: random weights answer at random
+    )
+    methods = {
+        "QUALS (quals_hf)": lambda: quals.score(sources, summaries).scores,
+        "QAGS, batched (quals_hf.qags)": lambda: qags.score(sources, summaries).scores,
+        "QUALS, naive reference-style": lambda: naive_quals(quals, sources, summaries),
+    }
+    if args.skip_naive:
+        del methods["QUALS, naive reference-style"]
+
+    warm = min(2, args.n)  # first calls pay for allocations and kernel selection
+    quals.score(sources[:warm], summaries[:warm])
+    qags.score(sources[:warm], summaries[:warm])
+    rows, results = {}, {}
+    for name, fn in methods.items():
+        watch.seconds.clear()
+        peak_memory_reset(device)
+        results[name] = watch.time("total", fn)
+        rows[name] = (watch.seconds["total"], peak_memory_gib(device), dict(watch.seconds))
+        print(f"{name}: {rows[name][0]:.1f} s", file=sys.stderr)
+
+    if "QUALS, naive reference-style" in results:
+        gap = max(
+            abs(a - b)
+            for a, b in zip(results["QUALS (quals_hf)"], results["QUALS, naive reference-style"])
+        )
+        print(f"naive vs batched QUALS, largest score difference: {gap:.2e}", file=sys.stderr)
+
+    counted = min(args.batch_size, args.n)
+    with FlopCounterMode(display=False) as counter:
+        quals.score(sources[:counted], summaries[:counted])
+    flops_per_summary = counter.get_total_flops() / counted
+    peak = matmul_flops_per_s(device, dtype)
+    return report(args, rows, flops_per_summary, peak)
+
+
+def report(args, rows, flops_per_summary: float, peak: float) -> str:
+    quals_s, _, quals_parts = rows["QUALS (quals_hf)"]
+    rate = args.n / quals_s
+    achieved = flops_per_summary * rate
+    scoring_share = quals_parts.get("scoring", 0.0) / quals_s
+    lines = [
+        "| method | summaries/s | s per summary | peak memory (GiB) | QUALS is N× faster |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, (seconds, memory, _) in rows.items():
+        lines.append(
+            f"| {name} | {args.n / seconds:.2f} | {seconds / args.n:.3f} | {memory:.2f} "
+            f"| {seconds / quals_s:.1f} |"
+        )
+    qags_ratio = rows["QAGS, batched (quals_hf.qags)"][0] / quals_s
+    naive = rows.get("QUALS, naive reference-style")
+    targets = [
+        ("QUALS ≥ 2× batched QAGS", qags_ratio >= 2, f"{qags_ratio:.1f}×"),
+        ("scoring ≤ 25% of QUALS time", scoring_share <= 0.25, f"{scoring_share:.0%}"),
+        ("QUALS ≥ 30% of matmul FLOP/s", achieved >= 0.3 * peak, f"{achieved / peak:.0%}"),
+    ]
+    if naive:
+        ratio = naive[0] / quals_s
+        targets.insert(1, ("QUALS ≥ 5× naive QUALS", ratio >= 5, f"{ratio:.1f}×"))
+    lines += [
+        "",
+        f"- QUALS time: search {1 - scoring_share:.0%}, scoring passes {scoring_share:.0%}",
+        f"- QUALS work: {flops_per_summary / 1e9:.1f} GFLOP per summary, achieved "
+        f"{achieved / 1e9:.1f} GFLOP/s; plain {args.dtype} matmul on this machine "
+        f"{peak / 1e9:.1f} GFLOP/s ({achieved / peak:.0%})",
+        "",
+        "| target | measured | met |",
+        "|---|---:|:---:|",
+        *(f"| {t} | {m} | {'yes' if ok else 'no'} |" for t, ok, m in targets),
+    ]
+    return "\n".join(lines)
+
+
+def machine(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    cpu = platform.processor() or platform.machine()
+    return f"{cpu}, {torch.get_num_threads()} CPU threads"
+
+
+def write_section(path: Path, heading: str, body: str) -> None:
+    """Put ``body`` under ``## heading`` in ``path``, replacing an earlier run's section."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    section = f"## {heading}\n\n{body}\n"
+    pattern = re.compile(rf"^## {re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
+    text = (
+        pattern.sub(lambda _: section + "\n", text)
+        if pattern.search(text)
+        else (text.rstrip("\n") + "\n\n" + section)
+    )
+    path.write_text(text.rstrip("\n") + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", choices=sorted(SIZES), default="small")
+    parser.add_argument("--n", type=int, default=4, help="summaries scored by each method")
+    parser.add_argument("--data", choices=["cnndm", "xsum"], default="cnndm")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--dtype", choices=["fp32", "bf16", "fp16"], default="fp32")
+    parser.add_argument("--skip-naive", action="store_true", help="leave out the naive QUALS")
+    parser.add_argument("--write", type=Path, help="markdown file to put the table into")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    table = run(args)
+    command = "python benchmarks/speed.py " + " ".join(sys.argv[1:])
+    device = torch.device(args.device)
+    body = (
+        f"`{command}` — {datetime.date.today()}, {machine(device)}, torch {torch.__version__}; "
+        f"{args.n} QAGS-{args.data} summaries, batch size {args.batch_size}, {args.dtype}; "
+        f"benchmark took {time.perf_counter() - start:.0f} s.\n\n{table}"
+    )
+    print(body)
+    if args.write:
+        d_model, layers = SIZES[args.size][:2]
+        heading = f"{args.size} size (d_model {d_model}, {layers}+{layers} layers), "
+        heading += f"{device.type.upper()}, {args.dtype}"
+        write_section(args.write, heading, body)
+
+
+if __name__ == "__main__":
+    main()
