@@ -14,11 +14,13 @@ AnswerExtractor = Callable[[str], list[str]]
 
 # runs of capitalised words (names, places, organisations), numbers with their unit word, and
 # lower-case "the/a ... noun" phrases are the closest a regex gets to entities and noun chunks
-_CAPITALISED = r"[A-Z][\w'&.-]*(?:\s+(?:of\s+|de\s+)?[A-Z][\w'&.-]*)*"
+_WORD = r"[A-Z](?:[\w'&-]|\.(?=\w))*"  # a "." only inside a word (U.S.), not a sentence end
+_CAPITALISED = rf"{_WORD}(?:\s+(?:of\s+|de\s+)?{_WORD})*"
 _NUMBER = r"[$£€]?\d[\d,.]*(?:\s*(?:%|per\s?cent|million|billion|thousand))?"
 # "the/a" + up to three lower-case words, ending before a preposition or conjunction
 _FUNCTION_WORD = (
-    r"(?:in|on|at|of|for|to|by|with|from|and|or|but|that|who|which|is|was|will|the|a|an)\b"
+    r"(?:in|on|at|of|for|to|by|with|from|and|or|but|that|who|which|the|a|an"
+    r"|is|are|was|were|will|has|have|had|said|says)\b"
 )
 _ARTICLE_PHRASE = rf"\b(?:[Tt]he|[Aa]n?)\s+(?:(?!{_FUNCTION_WORD})[a-z][\w-]*\s*){{1,3}}"
 _CANDIDATE = re.compile(rf"{_NUMBER}|{_ARTICLE_PHRASE}|{_CAPITALISED}")

@@ -73,7 +73,7 @@ def explain(args: argparse.Namespace) -> int:
 
 
 def install_metric(args: argparse.Namespace) -> int:
-    """Register the quals metric with evaluate, so that evaluate.load("quals") finds it."""
+    """Register the quals (or qags) metric with evaluate, so that evaluate.load finds it."""
     from .hub_metric import install_metric as install
 
     path = install(args.name, args.modules_cache)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from transformers import PreTrainedModel
+from transformers import Cache, PreTrainedModel
 from transformers.modeling_outputs import BaseModelOutput
 
 
@@ -71,6 +71,27 @@ def special_token_id(model: PreTrainedModel, name: str) -> int:
 def encode(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor):
     """The encoder's last hidden states for a padded batch."""
     return model.get_encoder()(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+
+@torch.inference_mode()
+def start_step(
+    model: PreTrainedModel, encoder_states: torch.Tensor, attention_mask: torch.Tensor
+) -> tuple[torch.Tensor, Cache]:
+    """One decoder step on the start token for each input: its next-token logits and cache.
+
+    Every continuation of an input begins with this step, so callers run it once per input and
+    copy the cache to the continuations: the cross-attention keys and values over the input
+    are then computed once per input rather than once per continuation.
+    """
+    start = special_token_id(model, "decoder_start_token_id")
+    starts = torch.full((encoder_states.shape[0], 1), start, device=encoder_states.device)
+    out = model(
+        encoder_outputs=BaseModelOutput(last_hidden_state=encoder_states),
+        attention_mask=attention_mask,
+        decoder_input_ids=starts,
+        use_cache=True,
+    )
+    return out.logits[:, -1, :], out.cache
 
 
 @torch.inference_mode()
@@ -145,18 +166,10 @@ def diverse_beam_search(
     # earlier[g, k, h]: group h comes before group g (its choice can penalise g's candidates)
     earlier = torch.ones(groups, groups, dtype=torch.bool, device=device).tril(-1).unsqueeze(1)
     active = torch.arange(rows, device=device)  # rows still fed to the model
-    # Step 0 reads the same start token in every group of an input: run it once per input and
-    # copy its cache to the groups. The cross-attention keys and values over the input are then
-    # computed once per input instead of once per group.
-    first = model(
-        encoder_outputs=BaseModelOutput(last_hidden_state=encoder_states),
-        attention_mask=attention_mask,
-        decoder_input_ids=torch.full((batch, 1), start_id, dtype=torch.long, device=device),
-        use_cache=True,
-    )
-    cache = first.cache
+    # step 0 reads the same start token in every group of an input: once per input, then copied
+    logits, cache = start_step(model, encoder_states, attention_mask)
     cache.batch_repeat_interleave(groups)
-    logits = first.logits[:, -1, :].repeat_interleave(groups, dim=0)
+    logits = logits.repeat_interleave(groups, dim=0)
     vocab_ids = torch.arange(logits.shape[-1], device=device)
     eos_columns = vocab_ids[torch.isin(vocab_ids, eos_ids)]
     last = torch.empty(0)  # each step's chosen tokens, fed to the model at the next step
@@ -187,7 +200,8 @@ def diverse_beam_search(
 
         # Group g's choice depends on the tokens groups < g chose at this step. Iterate all
         # groups' choices to their fixed point, vectorised: after iteration t groups < t are
-        # final, so at most groups + 1 iterations are needed (usually a handful).
+        # final, so at most groups + 1 iterations are needed (that many at step 0, where all
+        # groups share one distribution; two or three at later steps).
         running = ~done
         chosen = torch.full((batch, groups), pad_id, dtype=torch.long, device=device)
         for _ in range(groups + 1):

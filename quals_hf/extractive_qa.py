@@ -3,7 +3,8 @@
 Every (question, context) pair is split into overlapping windows of at most ``max_length``
 tokens; all windows of all pairs run through an ``AutoModelForQuestionAnswering`` in batches,
 and each pair's answer is its best span over its windows, or the empty string when the model's
-no-answer score (start and end on the first token, as SQuAD 2.0 models are trained) beats it.
+no-answer score (start and end on the first token, where BERT- and RoBERTa-style tokenizers put
+their CLS token, as SQuAD 2.0 models are trained) beats it.
 """
 
 from __future__ import annotations
@@ -79,7 +80,11 @@ def answer_questions(
     for begin in range(0, windows, batch_size):
         rows = order[begin : begin + batch_size]
         ids, mask = pad_sequences([enc["input_ids"][w] for w in rows], pad)
-        out = model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device))
+        inputs = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in enc:  # BERT-style models: question segment 0, context 1
+            types, _ = pad_sequences([enc["token_type_ids"][w] for w in rows], 0)
+            inputs["token_type_ids"] = types
+        out = model(**{k: v.to(model.device) for k, v in inputs.items()})
         start_logits, end_logits = out.start_logits.float().cpu(), out.end_logits.float().cpu()
         allowed = torch.zeros_like(mask, dtype=torch.bool)
         for r, w in enumerate(rows):

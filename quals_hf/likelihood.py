@@ -11,7 +11,7 @@ import torch
 from transformers import PreTrainedModel
 from transformers.modeling_outputs import BaseModelOutput
 
-from .diverse_search import encode, special_token_id
+from .diverse_search import encode, start_step
 
 
 def pad_sequences(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -49,31 +49,22 @@ def target_token_logprobs(
         For each input, for each target, a float tensor of ``len(token_ids)`` log-probabilities.
     """
     owner = [i for i, ts in enumerate(targets) for _ in ts]
-    if not owner:
-        return [[] for _ in inputs]
+    if not any(prefix + tokens for ts in targets for prefix, tokens in ts):
+        return [[torch.zeros(len(tokens)) for _, tokens in ts] for ts in targets]
     device = model.device
     input_ids, input_mask = pad_sequences(inputs, pad_id)
     input_ids, input_mask = input_ids.to(device), input_mask.to(device)
     states = encode(model, input_ids, input_mask) if encoder_states is None else encoder_states
     index = torch.tensor(owner, device=device)
-    start = special_token_id(model, "decoder_start_token_id")
     flat = [t for ts in targets for t in ts]
     full = [prefix + tokens for prefix, tokens in flat]
-    # The decoder start token is every target's first input: read it once per input, then copy
-    # its cache (with the cross-attention keys and values over the input) to the targets, so
-    # those are computed once per input rather than once per target.
-    first = model(
-        encoder_outputs=BaseModelOutput(last_hidden_state=states),
-        attention_mask=input_mask,
-        decoder_input_ids=torch.full((len(inputs), 1), start, dtype=torch.long, device=device),
-        use_cache=True,
-    )
-    first_lp = torch.log_softmax(first.logits[:, -1, :].float(), dim=-1)
+    # the decoder start token is every target's first input: read once per input, then copied
+    first_logits, cache = start_step(model, states, input_mask)
+    first_lp = torch.log_softmax(first_logits.float(), dim=-1)
     labels, _ = pad_sequences(full, pad_id)
     labels = labels.to(device)
     token_lp = first_lp[index, labels[:, 0]].unsqueeze(1)
     if labels.shape[1] > 1:
-        cache = first.cache
         cache.batch_select_indices(index)
         rest, _ = pad_sequences([f[:-1] or [pad_id] for f in full], pad_id)
         logits = model(

@@ -134,6 +134,33 @@ class SourceSummaryMetric(evaluate.Metric):
             **kwargs,
         )
 
+    def _call_options(
+        self, options: dict[str, Any], return_details: bool | None
+    ) -> tuple[dict[str, Any], bool]:
+        """This call's options over the load-time defaults, and whether to return details."""
+        merged = {**self.defaults, **options}
+        details = merged.pop("return_details", False)
+        return merged, details if return_details is None else return_details
+
+    def _scorer_for(self, options: dict[str, Any]) -> Any:
+        """The scorer for one compute call; ``options`` are the call's merged options."""
+        raise NotImplementedError
+
+    def _result(self, out: Any) -> dict[str, Any]:
+        """The result dict of a scorer's output."""
+        raise NotImplementedError
+
+    def _compute(
+        self,
+        predictions: Sequence[str],
+        sources: Sequence[str],
+        return_details: bool | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
+        merged, return_details = self._call_options(options, return_details)
+        scorer = self._scorer_for(merged)
+        return self._result(scorer.score(sources, predictions, return_details=return_details))
+
     def add_batch(self, *, predictions=None, references=None, **kwargs):
         """Add summaries (``predictions``) and their ``sources``; bad items raise at once."""
         sources = kwargs.get("sources")
@@ -188,6 +215,8 @@ class Quals(SourceSummaryMetric):
     def _scorer_for(self, options: dict[str, Any]) -> QualsScorer:
         """A scorer for one compute call: the shared model, this call's format and config."""
         checkpoint, fmt, device, dtype = (options.pop(k) for k in _LOAD_OPTIONS)
+        batch_size = options.pop("batch_size") or (self.scorer.batch_size if self.scorer else 8)
+        options["batch_size"] = batch_size
         if checkpoint is None and self.scorer is not None:
             model, tokenizer = self.scorer.model, self.scorer.tokenizer
             fmt = fmt or self.scorer.format
@@ -201,19 +230,7 @@ class Quals(SourceSummaryMetric):
             config = None
         return QualsScorer(model, tokenizer, format=fmt, config=config, **options)
 
-    def _compute(
-        self,
-        predictions: Sequence[str],
-        sources: Sequence[str],
-        return_details: bool = False,
-        **options: Any,
-    ) -> dict[str, Any]:
-        merged = {**self.defaults, **options}
-        batch_size = merged.pop("batch_size") or (self.scorer.batch_size if self.scorer else 8)
-        scorer = self._scorer_for(merged)
-        out = scorer.score(
-            sources, predictions, batch_size=batch_size, return_details=return_details
-        )
+    def _result(self, out: QualsOutput) -> dict[str, Any]:
         return output_to_dict(out)
 
 

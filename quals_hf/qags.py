@@ -65,6 +65,8 @@ class QagsConfig:
         for name in ("num_answers", "num_beams", "max_question_tokens", "max_answer_tokens"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.min_question_tokens < 0:
+            raise ValueError(f"min_question_tokens must be >= 0, got {self.min_question_tokens}")
         if not 0 <= self.answer_match_f1 <= 1:
             raise ValueError(f"answer_match_f1 must be in [0, 1], got {self.answer_match_f1}")
         both = "{answer}" in self.qg_template and "{summary}" in self.qg_template

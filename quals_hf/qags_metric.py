@@ -7,11 +7,11 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 from typing import Any
 
 import evaluate
 
+from .answer_candidates import get_answer_extractor
 from .metric import SourceSummaryMetric
 from .qags import QagsOutput, QagsScorer
 
@@ -60,7 +60,10 @@ Returns:
         question, summary_answer, source_answer, kept, f1.
 Examples:
     >>> qags = evaluate.load("qags", answer_extractor="regex")  # doctest: +SKIP
-    >>> qags.compute(predictions=["Paris is in France."], sources=["..."])  # doctest: +SKIP
+    >>> qags.compute(  # doctest: +SKIP
+    ...     predictions=["The plant in Ghent will employ 505 people."],
+    ...     sources=["Altaris opened a plant in Ghent on Friday. It will employ 505 people."],
+    ... )
     {'qags': 1.0, 'scores': [1.0], 'num_questions': [2]}
 """
 
@@ -109,37 +112,41 @@ class Qags(SourceSummaryMetric):
             reference_urls=["https://aclanthology.org/2020.acl-main.450"],
         )
 
-    def _compute(
-        self,
-        predictions: Sequence[str],
-        sources: Sequence[str],
-        return_details: bool = False,
-        **options: Any,
-    ) -> dict[str, Any]:
-        merged = {**self.defaults, **options}
+    def _scorer_for(self, merged: dict[str, Any]) -> QagsScorer:
+        """A scorer for one compute call: the shared models, this call's extractor and config.
+
+        Checkpoints (both, or the default for the one not given) load models; without them the
+        ``scorer`` passed at load time is used, and ``device``/``dtype`` cannot apply to it.
+        """
         loading = {k: merged.pop(k, None) for k in _LOAD_OPTIONS}
-        batch_size = merged.pop("batch_size", None)
-        scorer = self.scorer
-        if scorer is None or loading["qg_checkpoint"] or loading["qa_checkpoint"]:
-            if loading["qg_checkpoint"] is None:
+        extractor = loading["answer_extractor"]
+        if self.scorer is not None and not (loading["qg_checkpoint"] or loading["qa_checkpoint"]):
+            if loading["device"] or loading["dtype"]:
+                raise ValueError("device and dtype apply to loaded checkpoints, not to a scorer")
+            base = self.scorer
+        else:
+            qg_checkpoint = loading["qg_checkpoint"] or DEFAULT_QG_CHECKPOINT
+            if qg_checkpoint == DEFAULT_QG_CHECKPOINT:
                 merged.setdefault("qg_template", DEFAULT_QG_TEMPLATE)
-            scorer = _shared_qags(
-                loading["qg_checkpoint"] or DEFAULT_QG_CHECKPOINT,
+            base = _shared_qags(
+                qg_checkpoint,
                 loading["qa_checkpoint"] or DEFAULT_QA_CHECKPOINT,
-                loading["answer_extractor"] or "spacy",
+                extractor or "spacy",
                 loading["device"],
                 loading["dtype"],
             )
-        configured = QagsScorer(
-            scorer.qg_model,
-            scorer.qg_tokenizer,
-            scorer.qa_model,
-            scorer.qa_tokenizer,
-            scorer.extract_answers,
-            config=scorer.config,
-            batch_size=batch_size or scorer.batch_size,
-            progress=merged.pop("progress", scorer.progress),
+        batch_size = merged.pop("batch_size", None) or base.batch_size
+        return QagsScorer(
+            base.qg_model,
+            base.qg_tokenizer,
+            base.qa_model,
+            base.qa_tokenizer,
+            get_answer_extractor(extractor) if extractor else base.extract_answers,
+            config=base.config,
+            batch_size=batch_size,
+            progress=merged.pop("progress", base.progress),
             **merged,
         )
-        out = configured.score(sources, predictions, return_details=return_details)
+
+    def _result(self, out: QagsOutput) -> dict[str, Any]:
         return qags_output_to_dict(out)

@@ -48,6 +48,13 @@ def test_details_carry_the_pairs_and_per_token_scores(toy_scorer, expected):
     assert (first["question"], first["answer"]) == (want.pair.question, want.pair.answer)
     assert first["lp_x"] == pytest.approx(want.lp_x, abs=1e-6)
     assert len(first["token_logprobs_y"]) == len(want.pair.token_ids)
+    # the same as a load-time default, which compute's own argument overrides
+    by_default = evaluate.load(METRIC_PATH, scorer=toy_scorer, return_details=True)
+    assert by_default.compute(predictions=SUMMARIES, sources=SOURCES)["qa_pairs"] == (
+        result["qa_pairs"]
+    )
+    plain = by_default.compute(predictions=SUMMARIES, sources=SOURCES, return_details=False)
+    assert "qa_pairs" not in plain
 
 
 def test_bare_name_after_registration_works_offline(toy_qagen_dir, expected, tmp_path):

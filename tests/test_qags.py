@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from types import SimpleNamespace
 
 import evaluate
 import pytest
@@ -96,6 +97,24 @@ def test_best_spans_equals_brute_force():
         assert (first[row].item(), last[row].item()) == best[1:]
 
 
+class _NoAnswerModel(torch.nn.Module):
+    """Puts its highest start and end logits on the first token: the SQuAD 2.0 no-answer."""
+
+    device = torch.device("cpu")
+
+    def forward(self, input_ids, attention_mask):
+        logits = torch.zeros(input_ids.shape)
+        logits[:, 0] = 5.0
+        return SimpleNamespace(start_logits=logits, end_logits=logits)
+
+
+def test_no_answer_when_the_null_score_wins():
+    tokenizer = toy_tokenizer()
+    doc = make_examples(1, seed=3)[0].document
+    answers = answer_questions(_NoAnswerModel(), tokenizer, ["who ?", "who ?"], [doc, doc])
+    assert answers == ["", ""]
+
+
 def test_windowed_qa_finds_answers_in_long_documents(toy_qa):
     model, tokenizer = toy_qa
     examples = make_examples(20, seed=11)
@@ -171,10 +190,10 @@ def test_qags_metric_equals_the_scorer_by_every_route(toy_qags, tmp_path):
     space = shutil.copytree(QAGS_METRIC_PATH, tmp_path / "qags")
     assert "## Metric Description" in (space / "README.md").read_text()
     for path in (QAGS_METRIC_PATH, str(space)):
-        metric = evaluate.load(path, scorer=toy_qags)
+        metric = evaluate.load(path, scorer=toy_qags, return_details=True)  # a load-time default
         for source, summary in zip(sources, summaries):
             metric.add(prediction=summary, sources=source)
-        result = metric.compute(return_details=True)
+        result = metric.compute()
         assert result["scores"] == pytest.approx(expected.scores, nan_ok=True)
         assert result["num_questions"] == expected.num_questions
         assert result["qags"] == pytest.approx(expected.mean)
