@@ -262,9 +262,8 @@ class QualsScorer:
         return decode_generation(self.tokenizer, sequence[1 : 1 + length].tolist(), drop)
 
     def _search(
-        self, encoded: list[list[int]], states: torch.Tensor | None = None
+        self, ids: torch.Tensor, mask: torch.Tensor, states: torch.Tensor | None = None
     ) -> list[DiverseBeamOutput]:
-        ids, mask = pad_sequences(encoded, self.tokenizer.pad_token_id)
         return diverse_beam_search(
             self.model, ids, mask, encoder_states=states, **self.config.search_kwargs()
         )
@@ -283,7 +282,9 @@ class QualsScorer:
         return chosen
 
     def _generate_batch(self, batch: list[tuple[str, list[int]]]) -> list[list[QAPair]]:
-        outputs = self._search([enc for _, enc in batch])
+        outputs = self._search(
+            *pad_sequences([enc for _, enc in batch], self.tokenizer.pad_token_id)
+        )
         return [self._pairs_from_search(y, out) for (y, _), out in zip(batch, outputs)]
 
     def generate_pairs(
@@ -337,7 +338,7 @@ class QualsScorer:
         enc_y = [ey for _, _, ey in batch]
         ids, mask = pad_sequences(enc_y, self.tokenizer.pad_token_id)
         states = encode(self.model, ids.to(self.model.device), mask.to(self.model.device))
-        outputs = self._search(enc_y, states)
+        outputs = self._search(ids, mask, states)
         pairs = [self._pairs_from_search(y, out) for (y, _, _), out in zip(batch, outputs)]
         scored = [(ex, ey, p) for (_, ex, ey), p in zip(batch, pairs)]
         return self._score_batch(scored, summary_states=states)
