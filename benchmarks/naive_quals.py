@@ -16,8 +16,8 @@ from transformers import PreTrainedModel
 from transformers.modeling_outputs import BaseModelOutput
 
 from quals_hf import QualsScorer
-from quals_hf.diverse_search import DiverseBeamOutput, eos_token_ids, special_token_id
-from quals_hf.likelihood import target_token_logprobs
+from quals_hf.qagen.likelihood import target_token_logprobs
+from quals_hf.qagen.search import DiverseBeamOutput, eos_token_ids, special_token_id
 
 
 @torch.inference_mode()

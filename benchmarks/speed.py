@@ -41,9 +41,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from naive_quals import naive_quals
 
 from quals_hf import QAPair, QualsScorer
-from quals_hf.answer_candidates import regex_answer_candidates
-from quals_hf.diverse_search import DiverseBeamOutput
+from quals_hf.qagen.search import DiverseBeamOutput
 from quals_hf.qags import QagsScorer
+from quals_hf.qags.answers import regex_answer_candidates
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "qags"
 SIZES = {  # d_model, layers (encoder = decoder), heads, feed-forward width

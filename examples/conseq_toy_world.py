@@ -33,8 +33,8 @@ from quals_hf import (
     RemineCallback,
     mine_contrastive_sets,
 )
-from quals_hf.toy_models import load_or_train_toy_qagen, toy_bart_config, toy_tokenizer
-from quals_hf.toy_world import make_examples
+from quals_hf.toy.models import load_or_train_toy_qagen, toy_bart_config, toy_tokenizer
+from quals_hf.toy.world import make_examples
 
 
 def parse_args() -> argparse.Namespace:

@@ -1,28 +1,96 @@
 """quals_hf: QUALS factual-consistency scoring and ConSeq training for the Hugging Face stack."""
 
-from .contrastive_collator import ContrastiveCollator
-from .contrastive_config import ContrastiveConfig
-from .contrastive_sets import ContrastiveEntry, ContrastiveSets
-from .contrastive_trainer import ContrastiveTrainer
-from .diverse_search import DiverseBeamOutput, diverse_beam_search
-from .explain import Explanation
-from .formats import PRESETS, QAGenFormat
-from .hub_metric import METRIC_PATH, QAGS_METRIC_PATH, install_metric
-from .mining import MiningConfig, mine_contrastive_sets, rouge_score_fn, select_documents
-from .pairs import QAPair, answer_in_summary, select_pairs
-from .qagen_data import load_newsqa, load_squad
-from .qags import QagsConfig, QagsOutput, QagsQuestion, QagsScorer, token_f1
-from .remine_callback import RemineCallback
-from .scorer import (
-    PairScore,
-    QualsConfig,
-    QualsOutput,
-    QualsScorer,
-    load_seq2seq,
-    quals_from_pair_scores,
-)
-from .train_qagen import QAGenArguments, train_qagen
-from .trainer_metrics import quals_compute_metrics
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what the lazy loader below returns, for type checkers and IDEs
+    from .benchmark_data import QAGS_NAMES, load_qags
+    from .conseq.collator import ContrastiveCollator
+    from .conseq.config import ContrastiveConfig
+    from .conseq.mining import MiningConfig, mine_contrastive_sets, rouge_score_fn, select_documents
+    from .conseq.remine import RemineCallback
+    from .conseq.sets import ContrastiveEntry, ContrastiveSets
+    from .conseq.trainer import ContrastiveTrainer
+    from .core.loading import load_qagen, load_seq2seq
+    from .core.protocols import ConsistencyScorer
+    from .metrics.install import METRIC_PATH, QAGS_METRIC_PATH, install_metric
+    from .metrics.trainer import quals_compute_metrics
+    from .qagen.backend import DecoderOnlyBackend, EncoderDecoderBackend, QAGenBackend
+    from .qagen.data import load_newsqa, load_squad
+    from .qagen.formats import PRESETS, QAGenFormat
+    from .qagen.search import DiverseBeamOutput, diverse_beam_search
+    from .qagen.train import QAGenArguments, train_qagen
+    from .qags import QagsConfig, QagsOutput, QagsQuestion, QagsScorer, token_f1
+    from .scoring.explain import Explanation
+    from .scoring.pairs import (
+        PairScore,
+        QAPair,
+        answer_in_summary,
+        quals_from_pair_scores,
+        select_pairs,
+    )
+    from .scoring.scorer import QualsConfig, QualsOutput, QualsScorer
+
+_EXPORTS = {
+    "load_qags": ".benchmark_data",
+    "QAGS_NAMES": ".benchmark_data",
+    "select_pairs": ".scoring.pairs",
+    "quals_from_pair_scores": ".scoring.pairs",
+    "answer_in_summary": ".scoring.pairs",
+    "QAPair": ".scoring.pairs",
+    "PairScore": ".scoring.pairs",
+    "ConsistencyScorer": ".core.protocols",
+    "ContrastiveCollator": ".conseq.collator",
+    "ContrastiveConfig": ".conseq.config",
+    "ContrastiveEntry": ".conseq.sets",
+    "ContrastiveSets": ".conseq.sets",
+    "ContrastiveTrainer": ".conseq.trainer",
+    "DecoderOnlyBackend": ".qagen.backend",
+    "DiverseBeamOutput": ".qagen.search",
+    "EncoderDecoderBackend": ".qagen.backend",
+    "Explanation": ".scoring.explain",
+    "METRIC_PATH": ".metrics.install",
+    "MiningConfig": ".conseq.mining",
+    "PRESETS": ".qagen.formats",
+    "QAGS_METRIC_PATH": ".metrics.install",
+    "QAGenArguments": ".qagen.train",
+    "QAGenBackend": ".qagen.backend",
+    "QAGenFormat": ".qagen.formats",
+    "QagsConfig": ".qags",
+    "QagsOutput": ".qags",
+    "QagsQuestion": ".qags",
+    "QagsScorer": ".qags",
+    "QualsConfig": ".scoring.scorer",
+    "QualsOutput": ".scoring.scorer",
+    "QualsScorer": ".scoring.scorer",
+    "RemineCallback": ".conseq.remine",
+    "diverse_beam_search": ".qagen.search",
+    "install_metric": ".metrics.install",
+    "load_newsqa": ".qagen.data",
+    "load_qagen": ".core.loading",
+    "load_seq2seq": ".core.loading",
+    "load_squad": ".qagen.data",
+    "mine_contrastive_sets": ".conseq.mining",
+    "quals_compute_metrics": ".metrics.trainer",
+    "rouge_score_fn": ".conseq.mining",
+    "select_documents": ".conseq.mining",
+    "token_f1": ".qags",
+    "train_qagen": ".qagen.train",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use: ``quals-hf --help`` and light imports stay fast."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'quals_hf' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 __version__ = "0.1.0"
 
@@ -30,16 +98,21 @@ __all__ = [
     "METRIC_PATH",
     "PRESETS",
     "QAGS_METRIC_PATH",
+    "QAGS_NAMES",
+    "ConsistencyScorer",
     "ContrastiveCollator",
     "ContrastiveConfig",
     "ContrastiveEntry",
     "ContrastiveSets",
     "ContrastiveTrainer",
+    "DecoderOnlyBackend",
     "DiverseBeamOutput",
+    "EncoderDecoderBackend",
     "Explanation",
     "MiningConfig",
     "PairScore",
     "QAGenArguments",
+    "QAGenBackend",
     "QAGenFormat",
     "QAPair",
     "QagsConfig",
@@ -54,6 +127,8 @@ __all__ = [
     "diverse_beam_search",
     "install_metric",
     "load_newsqa",
+    "load_qagen",
+    "load_qags",
     "load_seq2seq",
     "load_squad",
     "mine_contrastive_sets",

@@ -8,28 +8,33 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .scorer import PairScore
-
 if TYPE_CHECKING:
     from accelerate import PartialState
 
+    from .qagen.formats import QAGenFormat
+    from .scoring.pairs import PairScore
 
-def _print_pairs(title: str, summary: str, score: float, pair_scores: list[PairScore]) -> None:
+
+def _print_pairs(
+    title: str, summary: str, score: float, pair_scores: list[PairScore], fmt: QAGenFormat
+) -> None:
+    """A summary's score and its pairs, each written as the QAGen writes it (its format)."""
     print(f"\n{title}: {summary}")
     print(f"  QUALS = {score:.3f}   ({len(pair_scores)} QA pairs)")
-    print(f"  {'lp_x':>7} {'lp_y':>7} {'x - y':>7}  question <sep> answer")
+    print(f"  {'lp_x':>7} {'lp_y':>7} {'x - y':>7}  {fmt.render_pair('question', 'answer')}")
     for p in pair_scores:
+        d = p.to_dict()
         print(
-            f"  {p.lp_x:7.3f} {p.lp_y:7.3f} {p.consistency:7.3f}  "
-            f"{p.pair.question} <sep> {p.pair.answer}"
+            f"  {d['lp_x']:7.3f} {d['lp_y']:7.3f} {d['consistency']:7.3f}  "
+            f"{fmt.render_pair(d['question'], d['answer'])}"
         )
 
 
 def demo(args: argparse.Namespace) -> int:
     """Score a faithful and a corrupted toy-world summary with the toy QAGen."""
-    from .scorer import QualsScorer
-    from .toy_models import load_or_train_toy_qagen
-    from .toy_world import make_examples
+    from .scoring.scorer import QualsScorer
+    from .toy.models import load_or_train_toy_qagen
+    from .toy.world import make_examples
 
     print("Loading the toy QAGen (trained on first use, about 35 s on 2 CPU cores)...")
     model, tokenizer = load_or_train_toy_qagen(args.cache_dir, verbose=True)
@@ -39,20 +44,23 @@ def demo(args: argparse.Namespace) -> int:
         [example.document] * 2, [example.summary, example.corrupted_summary], return_details=True
     )
     print(f"\nsource: {example.document}")
-    _print_pairs("faithful summary", example.summary, out.scores[0], out.pair_scores[0])
+    _print_pairs(
+        "faithful summary", example.summary, out.scores[0], out.pair_scores[0], scorer.format
+    )
     _print_pairs(
         f"corrupted summary ({example.corruption})",
         example.corrupted_summary,
         out.scores[1],
         out.pair_scores[1],
+        scorer.format,
     )
     return 0
 
 
 def explain(args: argparse.Namespace) -> int:
     """Show why a summary got its score: its QA pairs, least consistent first, token by token."""
-    from .explain import figure_class
-    from .scorer import QualsScorer
+    from .scoring.explain import figure_class
+    from .scoring.scorer import QualsScorer
 
     def text(inline: str | None, path: str | None) -> str:
         return (inline if path is None else Path(path).read_text("utf-8")).strip()
@@ -64,7 +72,9 @@ def explain(args: argparse.Namespace) -> int:
         args.qagen, format=args.format, device=args.device, progress=False
     )
     explanation = scorer.explain(source, summary)
-    _print_pairs("summary", explanation.summary, explanation.score, explanation.pair_scores)
+    _print_pairs(
+        "summary", explanation.summary, explanation.score, explanation.pair_scores, scorer.format
+    )
     if args.html:
         print(f"HTML report -> {explanation.save_html(args.html)}")
     if args.png:
@@ -74,7 +84,7 @@ def explain(args: argparse.Namespace) -> int:
 
 def install_metric(args: argparse.Namespace) -> int:
     """Register the quals (or qags) metric with evaluate, so that evaluate.load finds it."""
-    from .hub_metric import install_metric as install
+    from .metrics.install import install_metric as install
 
     path = install(args.name, args.modules_cache)
     print(f"installed {args.name!r} at {path}")
@@ -96,32 +106,54 @@ def mine(args: argparse.Namespace) -> int:
     """Mine ConSeq contrastive sets: sample summaries, score them, select (source, S+, S-)."""
     import logging
 
-    from .data import load_table
-    from .mining import MiningConfig, mine_contrastive_sets
-    from .scorer import QualsScorer, load_seq2seq
+    from .conseq.mining import MiningConfig, mine_contrastive_sets
+    from .core.loading import load_seq2seq
+    from .core.tables import load_table
+    from .scoring.scorer import QualsScorer
 
     if args.scorer == "quals" and not args.qagen:
         raise ValueError("--scorer quals needs --qagen (a QAGen checkpoint)")
     state, device = _process_device(args.device)
-    logging.basicConfig(level=logging.INFO if state.is_main_process else logging.WARNING,
-                        format="%(message)s")
+    logging.basicConfig(
+        level=logging.INFO if state.is_main_process else logging.WARNING, format="%(message)s"
+    )
     data = load_table(args.data, args.split, args.id_column)
     model, tokenizer = load_seq2seq(args.model, device=device)
     scorer = args.scorer
     if scorer == "quals":
-        scorer = QualsScorer.from_pretrained(args.qagen, format=args.format, device=device,
-                                             batch_size=args.batch_size, progress=False)
-    config = MiningConfig(num_candidates=args.num_candidates, top_k=args.top_k,
-                          negative_ratio=args.negative_ratio, positive_ratio=args.positive_ratio,
-                          batch_size=args.batch_size, seed=args.seed)
-    sets = mine_contrastive_sets(model, tokenizer, data, scorer, config, args.id_column,
-                                 args.source_column, args.target_column)
+        scorer = QualsScorer.from_pretrained(
+            args.qagen,
+            format=args.format,
+            device=device,
+            batch_size=args.batch_size,
+            progress=False,
+        )
+    config = MiningConfig(
+        num_candidates=args.num_candidates,
+        top_k=args.top_k,
+        negative_ratio=args.negative_ratio,
+        positive_ratio=args.positive_ratio,
+        batch_size=args.batch_size,
+        seed=args.seed,
+    )
+    sets = mine_contrastive_sets(
+        model,
+        tokenizer,
+        data,
+        scorer,
+        config,
+        args.id_column,
+        args.source_column,
+        args.target_column,
+    )
     if state.is_main_process:  # every process holds the same sets
         path = sets.save(args.output)
         stats = sets.stats()
         print(f"selected {stats['examples']} of {len(data)} documents -> {path}")
-        print(f"mean positive score {stats['mean_positive_score']:.4f}, "
-              f"mean negative score {stats['mean_negative_score']:.4f}")
+        print(
+            f"mean positive score {stats['mean_positive_score']:.4f}, "
+            f"mean negative score {stats['mean_negative_score']:.4f}"
+        )
     state.wait_for_everyone()
     return 0
 
@@ -133,8 +165,8 @@ def score(args: argparse.Namespace) -> int:
     import datasets
     import torch.distributed as dist
 
-    from .score_files import OutputFile, load_examples, score_file
-    from .scorer import QualsScorer
+    from .scoring.files import OutputFile, load_examples, score_file
+    from .scoring.scorer import QualsScorer
 
     datasets.disable_progress_bars()  # reading a local file into datasets' cache is quick
     datasets.logging.set_verbosity(datasets.logging.CRITICAL)  # a bad file: one line below
@@ -172,11 +204,14 @@ def train_qagen(args: argparse.Namespace) -> int:
     """Fine-tune a seq2seq model into a QAGen (Seq2SeqTrainer options apply: --output_dir, ...)."""
     from transformers import HfArgumentParser, Seq2SeqTrainingArguments
 
-    from .train_qagen import QAGenArguments
-    from .train_qagen import train_qagen as run
+    from .qagen.train import QAGenArguments
+    from .qagen.train import train_qagen as run
 
-    parser = HfArgumentParser((QAGenArguments, Seq2SeqTrainingArguments),
-                              prog="quals-hf train-qagen", description=train_qagen.__doc__)
+    parser = HfArgumentParser(
+        (QAGenArguments, Seq2SeqTrainingArguments),
+        prog="quals-hf train-qagen",
+        description=train_qagen.__doc__,
+    )
     qagen_args, training_args = parser.parse_args_into_dataclasses(args.options)
     _, metrics = run(qagen_args, training_args)
     print(f"QAGen saved to {training_args.output_dir}")
@@ -228,8 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=install_metric)
     p = commands.add_parser("mine", help=mine.__doc__, description=mine.__doc__)
     p.add_argument("--model", required=True, help="the summarizer (path or Hub id)")
-    p.add_argument("--data", required=True,
-                   help="documents: a .jsonl/.json/.csv/.parquet file or a datasets name")
+    p.add_argument(
+        "--data",
+        required=True,
+        help="documents: a .jsonl/.json/.csv/.parquet file or a datasets name",
+    )
     p.add_argument("--output", required=True, help="where the sets go (.jsonl, or a folder)")
     p.add_argument("--split", default="train", help="split of a datasets name (default: train)")
     p.add_argument("--scorer", choices=["quals", "rouge"], default="quals")

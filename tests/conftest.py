@@ -12,9 +12,10 @@ import torch
 from transformers import BartForConditionalGeneration
 
 from quals_hf import QualsScorer
-from quals_hf.toy_models import (
+from quals_hf.toy.models import (
     toy_bart_config,
     toy_tokenizer,
+    train_toy_causal_qagen,
     train_toy_qagen,
     train_toy_summarizer,
 )
@@ -62,3 +63,11 @@ def random_toy_model():
     return BartForConditionalGeneration(
         toy_bart_config(tokenizer, d_model=32, layers=1)
     ).eval(), tokenizer
+
+
+@pytest.fixture(scope="session")
+def toy_causal_qagen_dir(tmp_path_factory):
+    """The decoder-only toy QAGen (a tiny Llama), trained once per test run, saved to disk."""
+    path = tmp_path_factory.mktemp("toy_causal_qagen")
+    train_toy_causal_qagen(path)
+    return path

@@ -8,7 +8,7 @@ import pytest
 
 from quals_hf import ContrastiveSets
 from quals_hf.cli import main
-from quals_hf.toy_world import make_examples
+from quals_hf.toy.world import make_examples
 
 
 def test_help_lists_every_command(capsys):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import BartForConditionalGeneration
+from transformers import BartForConditionalGeneration, LlamaForCausalLM
 
 from quals_hf import diverse_beam_search
 
@@ -184,3 +184,40 @@ def test_rejects_decoder_only_models_and_bad_sizes(reference):
     model, _ = reference
     with pytest.raises(ValueError, match="num_groups"):
         diverse_beam_search(model, torch.tensor([[5, 6]]), num_groups=0)
+
+
+CAUSAL_REFERENCE = Path(__file__).parent / "fixtures" / "group_beam_reference_causal"
+
+
+@pytest.fixture(scope="module")
+def causal_reference():
+    model = LlamaForCausalLM.from_pretrained(CAUSAL_REFERENCE).eval()
+    data = json.loads((CAUSAL_REFERENCE / "reference.json").read_text())
+    return model, data
+
+
+@pytest.mark.parametrize("case", range(3))
+def test_decoder_only_hypotheses_and_scores_as_transformers_4(causal_reference, case):
+    """A tiny Llama with left-padded prompts; 4.55.4 returned prompt + generated tokens."""
+    model, data = causal_reference
+    spec = data["cases"][case]
+    groups = spec["settings"]["num_groups"]
+    prompt_width = len(data["input_ids"][0])
+    outputs = diverse_beam_search(
+        model,
+        torch.tensor(data["input_ids"]),
+        torch.tensor(data["attention_mask"]),
+        **spec["settings"],
+    )
+    pad = model.config.pad_token_id
+    for b, out in enumerate(outputs):
+        assert out.num_prefix_tokens == 0
+        rows = spec["sequences"][b * groups : (b + 1) * groups]
+        expected = [_strip(s[prompt_width:], pad) for s in rows]
+        assert [_strip(out.generated(i), pad) for i in range(groups)] == expected
+        torch.testing.assert_close(
+            out.scores,
+            torch.tensor(spec["sequences_scores"][b * groups : (b + 1) * groups]),
+            atol=1e-5,
+            rtol=0,
+        )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from quals_hf.toy_models import default_cache_dir
+from quals_hf.toy.models import default_cache_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]

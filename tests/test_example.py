@@ -11,11 +11,32 @@ EXAMPLE = Path(__file__).parents[1] / "examples" / "conseq_toy_world.py"
 
 def test_conseq_example_with_remining_on_two_processes(toy_qagen_dir, tmp_path, torchrun):
     run = subprocess.run(
-        [*torchrun, "--nproc_per_node", "2", str(EXAMPLE), "--output-dir", str(tmp_path),
-         "--qagen-dir", str(toy_qagen_dir), "--num-docs", "24", "--mle-steps", "40",
-         "--eval-docs", "4", "--remine-every", "1", "--select-ratio", "1.0",
-         "--conseq-epochs", "1"],
-        env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=600,
+        [
+            *torchrun,
+            "--nproc_per_node",
+            "2",
+            str(EXAMPLE),
+            "--output-dir",
+            str(tmp_path),
+            "--qagen-dir",
+            str(toy_qagen_dir),
+            "--num-docs",
+            "24",
+            "--mle-steps",
+            "40",
+            "--eval-docs",
+            "4",
+            "--remine-every",
+            "1",
+            "--select-ratio",
+            "1.0",
+            "--conseq-epochs",
+            "1",
+        ],
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "QUALS of greedy summaries of 4 unseen stories" in run.stdout

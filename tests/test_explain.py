@@ -8,7 +8,7 @@ import pytest
 
 from quals_hf import Explanation
 from quals_hf.cli import main
-from quals_hf.toy_world import make_examples
+from quals_hf.toy.world import make_examples
 
 EXAMPLE = make_examples(4, seed=3)[-1]  # an unseen story; its corrupted summary swaps a company
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -13,9 +13,9 @@ import pytest
 from datasets import Dataset
 from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainer, Seq2SeqTrainingArguments
 
-import quals_hf.metric
+import quals_hf.metrics.quals
 from quals_hf import METRIC_PATH, quals_compute_metrics
-from quals_hf.toy_world import make_examples
+from quals_hf.toy.world import make_examples
 
 EXAMPLES = make_examples(5, seed=21)
 SOURCES = [e.document for e in EXAMPLES]
@@ -50,8 +50,9 @@ def test_details_carry_the_pairs_and_per_token_scores(toy_scorer, expected):
     assert len(first["token_logprobs_y"]) == len(want.pair.token_ids)
     # the same as a load-time default, which compute's own argument overrides
     by_default = evaluate.load(METRIC_PATH, scorer=toy_scorer, return_details=True)
-    assert by_default.compute(predictions=SUMMARIES, sources=SOURCES)["qa_pairs"] == (
-        result["qa_pairs"]
+    assert (
+        by_default.compute(predictions=SUMMARIES, sources=SOURCES)["qa_pairs"]
+        == (result["qa_pairs"])
     )
     plain = by_default.compute(predictions=SUMMARIES, sources=SOURCES, return_details=False)
     assert "qa_pairs" not in plain
@@ -109,14 +110,14 @@ def test_space_folder_loads_from_wherever_it_is_pushed(toy_scorer, expected, tmp
 
 def test_loading_twice_loads_the_model_once(toy_qagen_dir, monkeypatch):
     calls = []
-    original = quals_hf.metric.load_seq2seq
+    original = quals_hf.metrics.quals.load_qagen
 
     def counting(*args, **kwargs):
         calls.append(args)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(quals_hf.metric, "load_seq2seq", counting)
-    quals_hf.metric._shared_qagen.cache_clear()
+    monkeypatch.setattr(quals_hf.metrics.quals, "load_qagen", counting)
+    quals_hf.metrics.quals._shared_qagen.cache_clear()
     first = evaluate.load(METRIC_PATH, checkpoint=str(toy_qagen_dir), progress=False)
     second = evaluate.load(METRIC_PATH, checkpoint=str(toy_qagen_dir), progress=False)
     a = first.compute(predictions=SUMMARIES[:2], sources=SOURCES[:2])

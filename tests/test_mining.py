@@ -9,9 +9,9 @@ import pytest
 from transformers import BartForConditionalGeneration
 
 from quals_hf import ContrastiveSets, MiningConfig, mine_contrastive_sets, select_documents
-from quals_hf.mining import MinedDocument, mine_documents
-from quals_hf.toy_models import toy_tokenizer
-from quals_hf.toy_world import make_examples
+from quals_hf.conseq.mining import MinedDocument, mine_documents
+from quals_hf.toy.models import toy_tokenizer
+from quals_hf.toy.world import make_examples
 
 NAN = math.nan
 SCRIPT = Path(__file__).parent / "scripts" / "mine_distributed.py"
@@ -48,73 +48,114 @@ def summarizer(toy_summarizer_dir):
 
 
 DATA = make_examples(24, seed=55)
-DATASET = {"id": [f"d{i}" for i in range(24)], "document": [e.document for e in DATA],
-           "summary": [e.summary for e in DATA]}
+DATASET = {
+    "id": [f"d{i}" for i in range(24)],
+    "document": [e.document for e in DATA],
+    "summary": [e.summary for e in DATA],
+}
 
 
 def test_quals_mining_is_reproducible_and_follows_the_rule(summarizer, toy_scorer):
     tokenizer = toy_tokenizer()
     config = MiningConfig(batch_size=4)
-    mined = mine_documents(summarizer, tokenizer, DATASET["document"], DATASET["summary"],
-                           toy_scorer, config, progress=False, round=3)
+    mined = mine_documents(
+        summarizer,
+        tokenizer,
+        DATASET["document"],
+        DATASET["summary"],
+        toy_scorer,
+        config,
+        progress=False,
+        round=3,
+    )
     assert [len(d.candidates) for d in mined] == [6] * 24
-    other_round = mine_documents(summarizer, tokenizer, DATASET["document"][:4],
-                                 DATASET["summary"][:4], toy_scorer, config, progress=False)
+    other_round = mine_documents(
+        summarizer,
+        tokenizer,
+        DATASET["document"][:4],
+        DATASET["summary"][:4],
+        toy_scorer,
+        config,
+        progress=False,
+    )
     assert [d.candidates for d in other_round] != [d.candidates for d in mined[:4]]
-    sets = mine_contrastive_sets(summarizer, tokenizer, DATASET, toy_scorer, config, round=3,
-                                 progress=False)
-    again = mine_contrastive_sets(summarizer, tokenizer, DATASET, toy_scorer, config, round=3,
-                                  progress=False)
+    sets = mine_contrastive_sets(
+        summarizer, tokenizer, DATASET, toy_scorer, config, round=3, progress=False
+    )
+    again = mine_contrastive_sets(
+        summarizer, tokenizer, DATASET, toy_scorer, config, round=3, progress=False
+    )
     assert sets == again and len(sets) >= 1 and sets.round == 3
     negatives = [d.negative(ref) for d, ref in zip(mined, DATASET["summary"])]
-    expected = select_documents([n[1] if n else NAN for n in negatives],
-                                [d.reference_score for d in mined])
+    expected = select_documents(
+        [n[1] if n else NAN for n in negatives], [d.reference_score for d in mined]
+    )
     assert sorted(sets) == sorted(f"d{i}" for i in expected)
     for i in expected:
         entry = sets[f"d{i}"]
         assert entry.positive == DATASET["summary"][i] and entry.round == 3
         assert entry.negative != entry.positive
-        assert entry.negative_score == min(s for s, c in zip(mined[i].candidate_scores,
-                                                                mined[i].candidates)
-                                           if not math.isnan(s) and c != entry.positive)
+        assert entry.negative_score == min(
+            s
+            for s, c in zip(mined[i].candidate_scores, mined[i].candidates)
+            if not math.isnan(s) and c != entry.positive
+        )
         assert entry.negative_score < entry.positive_score  # a hallucinated summary
 
 
 def test_pluggable_scorers(summarizer):
     tokenizer = toy_tokenizer()
     config = MiningConfig(batch_size=8, negative_ratio=1.0, positive_ratio=1.0)
-    longest = mine_contrastive_sets(summarizer, tokenizer, DATASET,
-                                    lambda s, y, r: [-len(t) for t in y], config, progress=False)
-    mined = mine_documents(summarizer, tokenizer, DATASET["document"], DATASET["summary"],
-                           lambda s, y, r: [-len(t) for t in y], config, progress=False)
+    longest = mine_contrastive_sets(
+        summarizer, tokenizer, DATASET, lambda s, y, r: [-len(t) for t in y], config, progress=False
+    )
+    mined = mine_documents(
+        summarizer,
+        tokenizer,
+        DATASET["document"],
+        DATASET["summary"],
+        lambda s, y, r: [-len(t) for t in y],
+        config,
+        progress=False,
+    )
     for example_id, entry in longest.items():
         doc = mined[int(example_id[1:])]
         others = [c for c in doc.candidates if c != entry.positive and c]
         assert len(entry.negative) == max(len(c) for c in others)
-    rouge = mine_contrastive_sets(summarizer, tokenizer, DATASET, "rouge", config,
-                                  progress=False)
+    rouge = mine_contrastive_sets(summarizer, tokenizer, DATASET, "rouge", config, progress=False)
     assert all(e.positive_score == pytest.approx(1.0) for e in rouge.values())  # vs itself
     assert all(e.negative_score < 1.0 for e in rouge.values())
     with pytest.raises(ValueError, match="unknown scorer"):
         mine_contrastive_sets(summarizer, tokenizer, DATASET, "bleu", config)
     with pytest.raises(ValueError, match="no column 'text'"):
-        mine_contrastive_sets(summarizer, tokenizer, DATASET, "rouge", config,
-                              source_column="text")
+        mine_contrastive_sets(summarizer, tokenizer, DATASET, "rouge", config, source_column="text")
 
 
-def test_two_processes_mine_exactly_the_sets_of_one(toy_summarizer_dir, toy_qagen_dir,
-                                                    summarizer, toy_scorer, tmp_path, torchrun):
+def test_two_processes_mine_exactly_the_sets_of_one(
+    toy_summarizer_dir, toy_qagen_dir, summarizer, toy_scorer, tmp_path, torchrun
+):
     out = tmp_path / "sets.jsonl"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     run = subprocess.run(
-        [*torchrun, "--nproc_per_node", "2", str(SCRIPT), str(toy_summarizer_dir),
-         str(toy_qagen_dir), str(out)],
-        env=env, capture_output=True, text=True, timeout=400,
+        [
+            *torchrun,
+            "--nproc_per_node",
+            "2",
+            str(SCRIPT),
+            str(toy_summarizer_dir),
+            str(toy_qagen_dir),
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "rank 1 of 2" in run.stdout and "rank 0 of 2" in run.stdout
-    single = mine_contrastive_sets(summarizer, toy_tokenizer(), DATASET, toy_scorer,
-                                   MiningConfig(batch_size=4), progress=False)
+    single = mine_contrastive_sets(
+        summarizer, toy_tokenizer(), DATASET, toy_scorer, MiningConfig(batch_size=4), progress=False
+    )
     shared = ContrastiveSets.load(out)
     # the same documents, summaries and rounds; scores equal up to float noise (one thread per
     # process there, two here: matmul reductions may differ in the last bits)

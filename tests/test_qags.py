@@ -14,11 +14,11 @@ import torch
 from transformers import BartForConditionalGeneration, BartForQuestionAnswering
 
 from quals_hf import QAGS_METRIC_PATH
-from quals_hf.answer_candidates import get_answer_extractor, regex_answer_candidates
-from quals_hf.extractive_qa import answer_questions, best_spans
 from quals_hf.qags import QagsConfig, QagsScorer, token_f1
-from quals_hf.toy_models import TOY_QG_TEMPLATE, toy_tokenizer, train_toy_qa, train_toy_qg
-from quals_hf.toy_world import document_questions, make_examples, toy_answer_candidates
+from quals_hf.qags.answers import get_answer_extractor, regex_answer_candidates
+from quals_hf.qags.extractive_qa import answer_questions, best_spans
+from quals_hf.toy.models import TOY_QG_TEMPLATE, toy_tokenizer, train_toy_qa, train_toy_qg
+from quals_hf.toy.world import document_questions, make_examples, toy_answer_candidates
 
 
 @pytest.fixture(scope="module")

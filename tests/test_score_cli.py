@@ -16,7 +16,7 @@ from datasets import Dataset
 
 from quals_hf import QualsScorer
 from quals_hf.cli import main
-from quals_hf.toy_world import make_examples
+from quals_hf.toy.world import make_examples
 
 ROOT = Path(__file__).parents[1]
 STORIES = make_examples(5, seed=81)

@@ -7,19 +7,20 @@ import pytest
 import torch
 
 from quals_hf import PRESETS, PairScore, QAPair, QualsScorer, quals_from_pair_scores
-from quals_hf.toy_world import make_examples
+from quals_hf.toy.world import make_examples
 
 EXAMPLES = make_examples(12, seed=11)
 SOURCES = [e.document for e in EXAMPLES]
 SUMMARIES = [e.summary for e in EXAMPLES]
 
 
-def _manual_logprobs(model, tokenizer, text, target_ids):
-    """log p(target token | previous target tokens, text), computed the plain way."""
+def _manual_logprobs(model, tokenizer, text, target_ids, prefix=()):
+    """log p(target token | prefix, previous target tokens, text), computed the plain way."""
     enc = tokenizer([text], return_tensors="pt")
-    decoder_in = torch.tensor([[model.config.decoder_start_token_id, *target_ids[:-1]]])
+    start = model.config.decoder_start_token_id
+    decoder_in = torch.tensor([[start, *prefix, *target_ids[:-1]]])
     with torch.no_grad():
-        logits = model(**enc, decoder_input_ids=decoder_in).logits[0]
+        logits = model(**enc, decoder_input_ids=decoder_in).logits[0, len(prefix) :]
     return torch.log_softmax(logits, -1).gather(-1, torch.tensor(target_ids)[:, None]).squeeze(-1)
 
 
@@ -45,8 +46,9 @@ def test_pair_scores_equal_a_hand_computation(random_toy_model):
         for ps in example:
             target = tokenizer(text_target=f"{ps.pair.question} <sep> {ps.pair.answer}").input_ids
             assert ps.pair.token_ids == target and target[-1] == tokenizer.eos_token_id
-            lx = _manual_logprobs(model, tokenizer, text_x, target)
-            ly = _manual_logprobs(model, tokenizer, text_y, target)
+            assert ps.pair.prefix_ids == scorer.hand_made_prefix()
+            lx = _manual_logprobs(model, tokenizer, text_x, target, ps.pair.prefix_ids)
+            ly = _manual_logprobs(model, tokenizer, text_y, target, ps.pair.prefix_ids)
             torch.testing.assert_close(torch.tensor(ps.token_logprobs_x), lx, atol=1e-5, rtol=0)
             torch.testing.assert_close(torch.tensor(ps.token_logprobs_y), ly, atol=1e-5, rtol=0)
             assert ps.lp_x == pytest.approx(lx.mean().item(), abs=1e-5)
@@ -55,11 +57,12 @@ def test_pair_scores_equal_a_hand_computation(random_toy_model):
 
 def test_each_source_is_encoded_once_not_once_per_pair(random_toy_model):
     model, tokenizer = random_toy_model
+    scorer = QualsScorer(model, tokenizer, progress=False)
+    scorer.hand_made_prefix()  # the one-step BOS probe reads one text, once per scorer
     rows = []
     hook = model.get_encoder().register_forward_pre_hook(
         lambda module, args, kwargs: rows.append(kwargs["input_ids"].shape[0]), with_kwargs=True
     )
-    scorer = QualsScorer(model, tokenizer, progress=False)
     pairs = [[QAPair(f"question {i} ?", "a new", 0.0) for i in range(5)] for _ in range(3)]
     scorer.score_pairs(SOURCES[:3], SUMMARIES[:3], pairs, batch_size=3)
     hook.remove()
@@ -184,8 +187,9 @@ def test_hypotheses_ending_in_any_eos_id_parse(random_toy_model):
     model.generation_config.eos_token_id = [tokenizer.eos_token_id, unk]
     scorer = QualsScorer(model, tokenizer, progress=False)
     ids = tokenizer("who opened the school ? <sep> vienna", add_special_tokens=False).input_ids
-    sequence = torch.tensor([model.config.decoder_start_token_id, *ids, unk])
-    assert scorer._decode(sequence, len(ids) + 1) == "who opened the school ? <sep> vienna"
+    generated = [*ids, unk]
+    assert scorer.codec.decode(generated) == "who opened the school ? <sep> vienna"
+    assert scorer.codec.parse(generated) == [("who opened the school ?", "vienna")]
 
 
 def test_targets_end_with_eos_even_if_the_tokenizer_adds_none(random_toy_model):
@@ -193,9 +197,10 @@ def test_targets_end_with_eos_even_if_the_tokenizer_adds_none(random_toy_model):
     tokenizer._tokenizer.post_processor = None  # no </s> appended any more
     scorer = QualsScorer(model, tokenizer, progress=False)
     pairs = [[QAPair("who won ?", "maria", 0.0)]]
-    scorer.score_pairs(SOURCES[:1], SUMMARIES[:1], pairs)
-    assert pairs[0][0].token_ids[-1] == tokenizer.eos_token_id
-    assert len(pairs[0][0].token_ids) == 6  # who, won, ?, <sep>, maria, then EOS
+    scored = scorer.score_pairs(SOURCES[:1], SUMMARIES[:1], pairs)
+    assert scored[0][0].pair.token_ids[-1] == tokenizer.eos_token_id
+    assert len(scored[0][0].pair.token_ids) == 6  # who, won, ?, <sep>, maria, then EOS
+    assert pairs[0][0].token_ids == []  # the caller's pair is left as it was
 
 
 def test_empty_input_lists_give_empty_outputs_and_bad_settings_are_refused(random_toy_model):

@@ -3,7 +3,7 @@
 import math
 from collections import Counter
 
-from quals_hf.toy_world import CORRUPTIONS, make_examples
+from quals_hf.toy.world import CORRUPTIONS, make_examples
 
 
 def test_faithful_summaries_score_higher_than_corrupted_ones(toy_scorer):

@@ -8,27 +8,60 @@ from transformers import BartForConditionalGeneration, Seq2SeqTrainingArguments
 
 from quals_hf import PRESETS, QualsScorer
 from quals_hf.cli import main
-from quals_hf.qagen_data import from_columns, load_newsqa, load_squad, mix
-from quals_hf.toy_models import toy_bart_config, toy_tokenizer
-from quals_hf.toy_world import document_questions, make_examples, summary_questions
-from quals_hf.train_qagen import QAGenArguments, _rouge_l, prepare_examples, train_qagen
+from quals_hf.qagen.data import from_columns, load_newsqa, load_squad, mix
+from quals_hf.qagen.train import QAGenArguments, _rouge_l, prepare_examples, train_qagen
+from quals_hf.toy.models import toy_bart_config, toy_tokenizer
+from quals_hf.toy.world import document_questions, make_examples, summary_questions
 
-SQUAD = {"version": "1.1", "data": [{"title": "t", "paragraphs": [{
-    "context": "maria lopez opened a new school in oslo on monday .",
-    "qas": [
-        {"id": "1", "question": "who opened the school ?",
-         "answers": [{"text": "maria lopez", "answer_start": 0},
-                     {"text": "maria lopez", "answer_start": 0},
-                     {"text": "lopez", "answer_start": 6}]},
-        {"id": "2", "question": "where ?", "answers": [{"text": "oslo", "answer_start": 35}]},
-    ]}]}]}
-NEWSQA = {"data": [{"storyId": "s0", "type": "dev", "text": "a dev story .",
-                    "questions": [{"q": "what ?", "consensus": {"s": 2, "e": 5}}]},
-                   {"storyId": "s1", "type": "train",
-                    "text": "the mayor of lyon , anna brown , spoke .",
-                    "questions": [{"q": "who is the mayor ?", "consensus": {"s": 20, "e": 30}},
-                                  {"q": "bad one", "consensus": {"badQuestion": True}},
-                                  {"q": "none", "consensus": {"noAnswer": True}}]}]}
+SQUAD = {
+    "version": "1.1",
+    "data": [
+        {
+            "title": "t",
+            "paragraphs": [
+                {
+                    "context": "maria lopez opened a new school in oslo on monday .",
+                    "qas": [
+                        {
+                            "id": "1",
+                            "question": "who opened the school ?",
+                            "answers": [
+                                {"text": "maria lopez", "answer_start": 0},
+                                {"text": "maria lopez", "answer_start": 0},
+                                {"text": "lopez", "answer_start": 6},
+                            ],
+                        },
+                        {
+                            "id": "2",
+                            "question": "where ?",
+                            "answers": [{"text": "oslo", "answer_start": 35}],
+                        },
+                    ],
+                }
+            ],
+        }
+    ],
+}
+NEWSQA = {
+    "data": [
+        {
+            "storyId": "s0",
+            "type": "dev",
+            "text": "a dev story .",
+            "questions": [{"q": "what ?", "consensus": {"s": 2, "e": 5}}],
+        },
+        {
+            "storyId": "s1",
+            "type": "train",
+            "text": "the mayor of lyon , anna brown , spoke .",
+            "questions": [
+                {"q": "who is the mayor ?", "consensus": {"s": 20, "e": 30}},
+                {"q": "bad one", "consensus": {"badQuestion": True}},
+                {"q": "none", "consensus": {"noAnswer": True}},
+            ],
+        },
+    ]
+}
 
 
 def test_squad_rows_one_per_distinct_answer(tmp_path):
@@ -49,8 +82,11 @@ def test_newsqa_consensus_spans_and_skipped_questions(tmp_path):
     assert rows["answer"] == ["anna brown"] and rows["answer_start"] == [20]
     assert rows["question"] == ["who is the mayor ?"]  # train stories only by default
     assert load_newsqa(path, split="dev")["answer"] == ["dev"]
-    spaced = {"data": [{"text": "x  anna brown", "questions": [
-        {"q": "who ?", "consensus": {"s": 1, "e": 13}}]}]}  # span starts on the spaces
+    spaced = {
+        "data": [
+            {"text": "x  anna brown", "questions": [{"q": "who ?", "consensus": {"s": 1, "e": 13}}]}
+        ]
+    }  # span starts on the spaces
     path.write_text(json.dumps(spaced))
     assert load_newsqa(path)["answer_start"] == [3]  # moved past the stripped spaces
 
@@ -58,11 +94,16 @@ def test_newsqa_consensus_spans_and_skipped_questions(tmp_path):
 def test_split_by_context_keeps_each_context_on_one_side():
     from datasets import Dataset
 
-    from quals_hf.qagen_data import split_by_context
+    from quals_hf.qagen.data import split_by_context
 
-    qa = Dataset.from_dict({"context": [f"c{i % 10}" for i in range(40)],
-                            "question": [f"q{i}" for i in range(40)],
-                            "answer": ["a"] * 40, "answer_start": [-1] * 40})
+    qa = Dataset.from_dict(
+        {
+            "context": [f"c{i % 10}" for i in range(40)],
+            "question": [f"q{i}" for i in range(40)],
+            "answer": ["a"] * 40,
+            "answer_start": [-1] * 40,
+        }
+    )
     train, held = split_by_context(qa, eval_size=7, seed=3)
     assert len(train) + len(held) == 40 and len(held) == 8  # two whole contexts of 4 rows
     assert not set(train["context"]) & set(held["context"])
@@ -71,8 +112,9 @@ def test_split_by_context_keeps_each_context_on_one_side():
 def test_any_dataset_with_qa_columns_and_mixing(tmp_path):
     from datasets import Dataset
 
-    other = from_columns(Dataset.from_dict({"context": ["a b c"], "question": ["q ?"],
-                                            "answer": [["b", "b", "c"]]}))
+    other = from_columns(
+        Dataset.from_dict({"context": ["a b c"], "question": ["q ?"], "answer": [["b", "b", "c"]]})
+    )
     assert other["answer"] == ["b", "c"] and other["answer_start"] == [-1, -1]
     path = tmp_path / "squad.json"
     path.write_text(json.dumps(SQUAD))
@@ -84,8 +126,7 @@ def test_answers_cut_off_by_truncation_are_dropped(tmp_path):
     path.write_text(json.dumps(SQUAD))
     tokenizer = toy_tokenizer()
     # 8 tokens keep "maria lopez opened a new school in" (+ </s>): "oslo" is cut off
-    examples = prepare_examples(load_squad(path), tokenizer, PRESETS["qagen"],
-                                max_source_length=8)
+    examples = prepare_examples(load_squad(path), tokenizer, PRESETS["qagen"], max_source_length=8)
     assert examples["answer"] == ["maria lopez", "lopez"]
     label = tokenizer.decode(examples["labels"][0])
     assert label == "who opened the school ? <sep> maria lopez </s>"
@@ -100,8 +141,10 @@ def test_rouge_l():
 def _toy_qa_file(path, n, seed):
     with path.open("w") as f:
         for ex in make_examples(n, seed=seed):
-            for text, questions in ((ex.document, document_questions(ex.story)),
-                                    (ex.summary, summary_questions(ex.story))):
+            for text, questions in (
+                (ex.document, document_questions(ex.story)),
+                (ex.summary, summary_questions(ex.story)),
+            ):
                 for q, a in questions:
                     f.write(json.dumps({"context": text, "question": q, "answer": a}) + "\n")
     return path
@@ -116,12 +159,22 @@ def test_a_short_training_run_gives_a_usable_qagen(tmp_path):
     data = _toy_qa_file(tmp_path / "qa.jsonl", 300, seed=81)
     output = tmp_path / "qagen"
     _, metrics = train_qagen(
-        QAGenArguments(model_name_or_path=str(start), dataset=str(data), eval_size=100,
-                       max_source_length=128),
-        Seq2SeqTrainingArguments(output_dir=str(output), max_steps=600, learning_rate=5e-3,
-                                 per_device_train_batch_size=48, per_device_eval_batch_size=50,
-                                 warmup_steps=60, save_strategy="no", report_to=[],
-                                 use_cpu=True, disable_tqdm=True, seed=0),
+        QAGenArguments(
+            model_name_or_path=str(start), dataset=str(data), eval_size=100, max_source_length=128
+        ),
+        Seq2SeqTrainingArguments(
+            output_dir=str(output),
+            max_steps=600,
+            learning_rate=5e-3,
+            per_device_train_batch_size=48,
+            per_device_eval_batch_size=50,
+            warmup_steps=60,
+            save_strategy="no",
+            report_to=[],
+            use_cpu=True,
+            disable_tqdm=True,
+            seed=0,
+        ),
     )
     assert metrics["eval_parse_rate"] >= 0.9, metrics
     assert metrics["eval_answer_span_rate"] >= 0.9, metrics
@@ -138,8 +191,16 @@ def test_cli_help_and_missing_data(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["train-qagen", "--help"])
     assert "--model_name_or_path" in capsys.readouterr().out
-    code = main(["train-qagen", "--model_name_or_path", str(tmp_path), "--output_dir",
-                 str(tmp_path / "out")])
+    code = main(
+        [
+            "train-qagen",
+            "--model_name_or_path",
+            str(tmp_path),
+            "--output_dir",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 2
     assert capsys.readouterr().err.strip() == (
-        "quals-hf train-qagen: error: no QA data: give --squad, --newsqa and/or --dataset")
+        "quals-hf train-qagen: error: no QA data: give --squad, --newsqa and/or --dataset"
+    )

@@ -13,8 +13,8 @@ from datasets import Dataset
 from transformers import BartForConditionalGeneration
 
 from quals_hf import ContrastiveConfig, ContrastiveEntry, ContrastiveSets, ContrastiveTrainer
-from quals_hf.toy_models import toy_bart_config, toy_tokenizer
-from quals_hf.toy_world import make_examples
+from quals_hf.toy.models import toy_bart_config, toy_tokenizer
+from quals_hf.toy.world import make_examples
 
 
 def run(out_dir: str, batch_size: int) -> torch.Tensor:
@@ -22,18 +22,42 @@ def run(out_dir: str, batch_size: int) -> torch.Tensor:
     torch.manual_seed(0)
     model = BartForConditionalGeneration(toy_bart_config(tokenizer, d_model=32, layers=1))
     examples = make_examples(4, seed=91)
-    data = Dataset.from_dict({"id": list(range(4)), "document": [e.document for e in examples],
-                              "summary": [e.summary for e in examples]})
-    sets = ContrastiveSets({i: ContrastiveEntry(positive=e.summary,
-                                                negative=e.corrupted_summary if i != 1 else None)
-                            for i, e in enumerate(examples)})
-    args = ContrastiveConfig(
-        output_dir=out_dir, per_device_train_batch_size=batch_size, max_steps=1, optim="sgd",
-        learning_rate=0.5, max_grad_norm=0.0, mle_weight=0.5, label_smoothing_factor=0.1,
-        report_to=[], use_cpu=True, save_strategy="no", disable_tqdm=True,
+    data = Dataset.from_dict(
+        {
+            "id": list(range(4)),
+            "document": [e.document for e in examples],
+            "summary": [e.summary for e in examples],
+        }
     )
-    ContrastiveTrainer(model=model, args=args, contrastive_sets=sets, train_dataset=data,
-                       processing_class=tokenizer).train()
+    sets = ContrastiveSets(
+        {
+            i: ContrastiveEntry(
+                positive=e.summary, negative=e.corrupted_summary if i != 1 else None
+            )
+            for i, e in enumerate(examples)
+        }
+    )
+    args = ContrastiveConfig(
+        output_dir=out_dir,
+        per_device_train_batch_size=batch_size,
+        max_steps=1,
+        optim="sgd",
+        learning_rate=0.5,
+        max_grad_norm=0.0,
+        mle_weight=0.5,
+        label_smoothing_factor=0.1,
+        report_to=[],
+        use_cpu=True,
+        save_strategy="no",
+        disable_tqdm=True,
+    )
+    ContrastiveTrainer(
+        model=model,
+        args=args,
+        contrastive_sets=sets,
+        train_dataset=data,
+        processing_class=tokenizer,
+    ).train()
     return torch.cat([p.detach().flatten() for p in model.parameters()])
 
 

@@ -1,0 +1,688 @@
+"""Validity of QUALS: agreement with human factual-consistency labels on QAGS, beside baselines.
+
+Scores all 235 QAGS-CNNDM and 239 QAGS-XSum summaries (the data vendored in
+`quals_hf.benchmark_data`) with QUALS and four baselines, and correlates each score with the
+human ``consistency`` label (Pearson and Spearman, bootstrap 95% intervals):
+
+1. QUALS, from `QualsScorer` with a decoder-only QAGen folder (``--qagen``);
+2. ROUGE-2 precision of the summary against the source (``rouge_score``, no stemmer: a word
+   counts only as written, so "arrested" does not match "arrest");
+3. the share of summary words found in the source (``\\w+``, lower-cased; source words as a set);
+4. the share of summary bigrams found in the source (same tokens; source bigrams as a set);
+5. a likelihood baseline with the same QAGen model: mean log p(summary tokens + EOS |
+   prompt(source)) minus mean log p(summary tokens + EOS | prompt("")), where prompt(t) =
+   input_prefix + t + input_suffix, prompt and summary ids joined as ids; the source is cut (never
+   the prefix or the suffix) so that prompt + summary fit in 2048 tokens.
+
+    python benchmarks/validity.py --qagen /work/models/smollm2-qagen --skip-quals --n 20  # smoke
+    python benchmarks/validity.py --qagen /work/models/smollm2-qagen --write docs/validity.md
+
+QUALS takes about an hour for all 474 summaries on 2 CPU cores: per-summary results of QUALS and
+of the likelihood baseline are appended to ``--out`` (JSONL, one batch at a time) as they are
+computed, and a rerun skips the summaries already there, so an interrupted run resumes. The table
+is always printed; ``--write`` also writes a markdown page with the plots beside it (images/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import itertools
+import json
+import math
+import os
+import platform
+import random
+import re
+import shlex
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from scipy import stats
+from tqdm.auto import tqdm
+
+from quals_hf.benchmark_data import QAGS_NAMES, load_qags
+
+SAMPLE_SEED = 0  # the order summaries are scored in (and --n samples from)
+MAX_TOKENS = 2048  # longest prompt + summary the likelihood baseline reads
+BOOTSTRAP, SEED = 1000, 0
+SET_TITLES = {"cnndm": "QAGS-CNNDM", "xsum": "QAGS-XSum"}
+WORD = re.compile(r"\w+")
+
+# (label, column) of every measured metric, in table order; all are "higher = more consistent"
+METRICS = [
+    ("QUALS", "quals"),
+    ("ROUGE-2 precision (summary vs source)", "rouge2_p"),
+    ("Summary words in source", "word_share"),
+    ("Summary bigrams in source", "bigram_share"),
+    ("Likelihood gain: source vs empty prompt", "likelihood"),
+]
+
+# Published correlations (x100, as printed) with the QAGS labels. Each row keeps its own source:
+# only numbers read in that source are filled in; None is shown as n/a.
+REFERENCES: list[dict[str, Any]] = [
+    {
+        "metric": "QAGS",
+        "pearson": {"cnndm": "54.53", "xsum": "17.49"},
+        "spearman": None,
+        "source": "Wang et al., ACL 2020, Table 1 (Pearson). The two values are the brief's; a "
+        "secondary index (wizwand.com, page of the QAGS paper) lists QAGS at Pearson 0.545 "
+        "(QAGS CNN) and 0.175 (QAGS XSUM), which agrees; the paper's table itself was not read.",
+    },
+    {
+        "metric": "AlignScore-large",
+        "pearson": None,
+        "spearman": {"cnndm": "73.9", "xsum": "57.2"},
+        "source": "Zha et al., ACL 2023; the authors' repository yuh-zha/AlignScore, README at "
+        "commit 3ee16f48, 'Leaderboard — compare with LLM-based metrics' (Spearman). The paper's "
+        "table number was not verified.",
+    },
+    {
+        "metric": "QAFactEval",
+        "pearson": None,
+        "spearman": {"cnndm": "63.1", "xsum": "44.1"},
+        "source": "Secondary only: wizwand.com page of Fabbri et al., NAACL 2022 ('related "
+        "benchmarks', Spearman). Probably the re-evaluation in the AlignScore paper; neither the "
+        "paper nor its table number was verified.",
+    },
+    {
+        "metric": "SummaC (variant?)",
+        "pearson": None,
+        "spearman": {"cnndm": "58.4", "xsum": "45.0"},
+        "source": "Secondary only: wizwand.com page of Laban et al., TACL 2022 ('related "
+        "benchmarks', Spearman; the page does not say SummaC-ZS or -Conv). Not verified.",
+    },
+    {
+        "metric": "QuestEval",
+        "pearson": None,
+        "spearman": {"cnndm": "30.8", "xsum": "11.9"},
+        "source": "Secondary only: wizwand.com page of Scialom et al., EMNLP 2021 ('related "
+        "benchmarks', Spearman). Not verified.",
+    },
+]
+
+
+# ---------------------------------------------------------------- data and cheap baselines
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased ``\\w+`` tokens."""
+    return WORD.findall(text.lower())
+
+
+def word_share(source: str, summary: str) -> float:
+    """Share of the summary's word tokens that occur in the source (NaN without words)."""
+    vocab = set(words(source))
+    tokens = words(summary)
+    return sum(t in vocab for t in tokens) / len(tokens) if tokens else math.nan
+
+
+def bigram_share(source: str, summary: str) -> float:
+    """Share of the summary's word bigrams that occur in the source (NaN under two words)."""
+    src = words(source)
+    vocab = set(itertools.pairwise(src))
+    tokens = words(summary)
+    grams = list(itertools.pairwise(tokens))
+    return sum(g in vocab for g in grams) / len(grams) if grams else math.nan
+
+
+def rouge2_precision_fn() -> Callable[[str, str], float]:
+    """ROUGE-2 precision of a summary (prediction) against its source (target)."""
+    try:
+        from rouge_score import rouge_scorer
+    except ImportError as err:
+        raise SystemExit("the ROUGE baseline needs rouge_score: pip install rouge_score") from err
+    scorer = rouge_scorer.RougeScorer(["rouge2"], use_stemmer=False)
+    return lambda source, summary: scorer.score(source, summary)["rouge2"].precision
+
+
+# ---------------------------------------------------------------- resumable per-summary results
+
+
+class ResultStore:
+    """Per-summary rows of one metric on one set, appended to a JSONL file batch by batch."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows: dict[int, dict[str, Any]] = {}
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:  # a line cut by an interrupted write
+                    continue
+                self.rows[int(row["id"])] = row
+
+    def append(self, rows: list[dict[str, Any]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps(row) + "\n")
+                self.rows[int(row["id"])] = row
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def check_out_dir(out: Path, qagen: Path | None) -> None:
+    """Refuse to mix results of different QAGen models in one ``--out`` folder."""
+    if qagen is None:
+        return
+    config = qagen / "config.json"
+    fingerprint = {
+        "qagen": str(qagen.resolve()),
+        "config_sha256": hashlib.sha256(config.read_bytes()).hexdigest(),
+        "max_tokens": MAX_TOKENS,
+    }
+    meta = out / "meta.json"
+    if meta.exists():
+        old = json.loads(meta.read_text())
+        if old != fingerprint:
+            raise SystemExit(
+                f"{out} holds results of another model or setting ({old['qagen']}); "
+                "pass another --out or delete that folder"
+            )
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    meta.write_text(json.dumps(fingerprint, indent=1) + "\n")
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# ---------------------------------------------------------------- likelihood baseline
+
+
+class LikelihoodBaseline:
+    """Mean log-probability of summary + EOS after prompt(source) minus after prompt("")."""
+
+    def __init__(self, qagen: Path, device: str, max_tokens: int = MAX_TOKENS) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(qagen)
+        self.model = AutoModelForCausalLM.from_pretrained(qagen, dtype=torch.float32)
+        self.model.to(device).eval()
+        fmt = getattr(self.model.config, "qagen_format", None)
+        if not isinstance(fmt, dict) or "input_suffix" not in fmt:
+            raise SystemExit(f"{qagen}: config.json has no decoder-only qagen_format")
+        self.prefix = fmt.get("input_prefix") or ""
+        self.suffix = fmt["input_suffix"] or ""
+        eos = self.model.generation_config.eos_token_id or self.model.config.eos_token_id
+        if eos is None:
+            raise SystemExit(f"{qagen}: the model defines no eos_token_id")
+        self.eos = eos if isinstance(eos, int) else next(iter(eos))
+        pad = self.tokenizer.pad_token_id
+        self.pad = self.eos if pad is None else pad
+        self.max_tokens = max_tokens
+
+    def prompt_ids(self, source: str, budget: int) -> tuple[list[int], bool]:
+        """Ids of prompt(source) in at most ``budget`` tokens, cutting only the source's end."""
+        ids = self.tokenizer(self.prefix + source + self.suffix)["input_ids"]
+        if len(ids) <= budget:
+            return ids, False
+        enc = self.tokenizer(source, add_special_tokens=False, return_offsets_mapping=True)
+        keep = budget - (len(ids) - len(enc["input_ids"]))
+        while keep > 0:
+            end = enc["offset_mapping"][keep - 1][1]
+            ids = self.tokenizer(self.prefix + source[:end] + self.suffix)["input_ids"]
+            if len(ids) <= budget:
+                return ids, True
+            keep -= len(ids) - budget
+        raise ValueError(f"the prompt has no room for a source within {budget} tokens")
+
+    @torch.inference_mode()
+    def mean_logprobs(self, jobs: list[tuple[list[int], list[int]]]) -> list[float]:
+        """Mean log p of each target (scored ids) after its prompt, in one right-padded batch.
+
+        The head is applied to the target positions only (the model's own forward would make
+        (batch, 2048, 49152) logits).
+        """
+        seqs = [p + t for p, t in jobs]
+        width = max(len(s) for s in seqs)
+        ids = torch.full((len(seqs), width), self.pad, dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        for i, s in enumerate(seqs):
+            ids[i, : len(s)] = torch.tensor(s)
+            mask[i, : len(s)] = 1
+        device = self.model.device
+        hidden = self.model.base_model(
+            input_ids=ids.to(device), attention_mask=mask.to(device)
+        ).last_hidden_state
+        head = self.model.get_output_embeddings()
+        means = []
+        for row, (prompt, target) in enumerate(jobs):
+            positions = torch.arange(len(prompt) - 1, len(prompt) + len(target) - 1, device=device)
+            logits = head(hidden[row, positions]).float()
+            tokens = torch.tensor(target, device=device)
+            lp = logits.gather(-1, tokens[:, None]).squeeze(-1) - logits.logsumexp(-1)
+            means.append(lp.mean().item())
+        return means
+
+    def score(self, sources: list[str], summaries: list[str], batch_size: int) -> list[dict]:
+        """Per summary: lp_source, lp_empty, their difference, and whether the source was cut."""
+        jobs, cut = [], []
+        for source, summary in zip(sources, summaries):
+            target = self.tokenizer(summary, add_special_tokens=False)["input_ids"] + [self.eos]
+            prompt, truncated = self.prompt_ids(source, self.max_tokens - len(target))
+            empty, _ = self.prompt_ids("", self.max_tokens - len(target))
+            jobs += [(prompt, target), (empty, target)]
+            cut.append(truncated)
+        order = sorted(range(len(jobs)), key=lambda j: len(jobs[j][0]) + len(jobs[j][1]))
+        means = [0.0] * len(jobs)
+        for batch in chunks(order, batch_size):
+            for j, m in zip(batch, self.mean_logprobs([jobs[j] for j in batch])):
+                means[j] = m
+        return [
+            {
+                "lp_source": means[2 * i],
+                "lp_empty": means[2 * i + 1],
+                "likelihood": means[2 * i] - means[2 * i + 1],
+                "source_truncated": cut[i],
+                "summary_tokens": len(jobs[2 * i][1]),
+            }
+            for i in range(len(summaries))
+        ]
+
+
+# ---------------------------------------------------------------- running the model metrics
+
+
+def run_resumable(
+    name: str,
+    store: ResultStore,
+    data: dict[str, list],
+    batch_size: int,
+    score: Callable[[list[str], list[str]], list[dict]],
+) -> None:
+    """Score the summaries not yet in ``store``, a batch at a time, appending each batch."""
+    todo = [i for i in data["order"] if i not in store.rows]
+    if not todo:
+        return
+    with tqdm(total=len(data["order"]), initial=len(data["order"]) - len(todo), desc=name) as bar:
+        for batch in chunks(todo, batch_size):
+            start = time.perf_counter()
+            rows = score([data["document"][i] for i in batch], [data["summary"][i] for i in batch])
+            seconds = (time.perf_counter() - start) / len(batch)
+            store.append([{"id": i, **row, "seconds": seconds} for i, row in zip(batch, rows)])
+            bar.update(len(batch))
+
+
+def quals_score_fn(args: argparse.Namespace) -> Callable[[list[str], list[str]], list[dict]]:
+    """A batch scorer around `QualsScorer` keeping each summary's pairs."""
+    try:
+        from quals_hf import QualsScorer
+    except ImportError as err:
+        raise SystemExit(f"cannot import QualsScorer from quals_hf ({err})") from err
+    scorer = QualsScorer.from_pretrained(
+        str(args.qagen), device=args.device, batch_size=args.batch_size, progress=False
+    )
+
+    def score(sources: list[str], summaries: list[str]) -> list[dict]:
+        out = scorer.score(sources, summaries, return_details=True)
+        return [
+            {
+                "quals": float(s),
+                "num_pairs": int(n),
+                "pairs": [
+                    {
+                        "question": p.pair.question,
+                        "answer": p.pair.answer,
+                        "lp_x": float(p.lp_x),
+                        "lp_y": float(p.lp_y),
+                    }
+                    for p in pairs
+                ],
+            }
+            for s, n, pairs in zip(out.scores, out.num_pairs, out.pair_scores)
+        ]
+
+    return score
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def _rowwise_pearson(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    x = x - x.mean(axis=-1, keepdims=True)
+    y = y - y.mean(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (x * y).sum(-1) / np.sqrt((x * x).sum(-1) * (y * y).sum(-1))
+
+
+def correlations(metric: Sequence[float], human: Sequence[float]) -> dict[str, Any]:
+    """Pearson and Spearman over the non-NaN pairs, with percentile bootstrap 95% intervals."""
+    x = np.asarray(metric, dtype=float)
+    y = np.asarray(human, dtype=float)
+    keep = ~np.isnan(x)
+    x, y = x[keep], y[keep]
+    result: dict[str, Any] = {"n": len(x)}
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return {**result, "pearson": None, "spearman": None}
+    idx = np.random.default_rng(SEED).integers(0, len(x), size=(BOOTSTRAP, len(x)))
+    xs, ys = x[idx], y[idx]
+    boot = {
+        "pearson": _rowwise_pearson(xs, ys),
+        "spearman": _rowwise_pearson(
+            stats.rankdata(xs, axis=1), stats.rankdata(ys, axis=1)
+        ),  # resamples with a constant column give NaN and are left out
+    }
+    point = {
+        "pearson": float(stats.pearsonr(x, y)[0]),
+        "spearman": float(stats.spearmanr(x, y)[0]),
+    }
+    for kind in ("pearson", "spearman"):
+        low, high = np.nanpercentile(boot[kind], [2.5, 97.5])
+        result[kind] = {"r": point[kind], "low": float(low), "high": float(high)}
+    return result
+
+
+def answer_stats(rows: list[dict], summaries: dict[int, str]) -> dict[str, float]:
+    """Length of kept answers (words) and how often an answer is (nearly) the whole summary."""
+    lengths, ratios, whole = [], [], 0
+    for row in rows:
+        summary_words = words(summaries[row["id"]])
+        for pair in row["pairs"]:
+            answer_words = words(pair["answer"])
+            lengths.append(len(answer_words))
+            ratios.append(len(answer_words) / max(1, len(summary_words)))
+            whole += answer_words == summary_words
+    if not lengths:
+        return {"answers": 0}
+    return {
+        "answers": len(lengths),
+        "median_words": float(statistics.median(lengths)),
+        "mean_words": float(statistics.fmean(lengths)),
+        "share_ge_0.8_summary": sum(r >= 0.8 for r in ratios) / len(ratios),
+        "share_whole_summary": whole / len(lengths),
+    }
+
+
+# ---------------------------------------------------------------- one set
+
+
+def evaluate_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    data = load_qags(name).to_dict()
+    # a seeded random order: --n N scores an unbiased sample, and a larger N (or a resumed
+    # run) extends a smaller one instead of starting over
+    order = list(range(len(data["id"])))
+    random.Random(SAMPLE_SEED).shuffle(order)
+    if args.n is not None:
+        order = order[: args.n]
+    data["order"] = order
+    assert data["id"] == list(range(len(data["id"])))
+    ids = order  # every metric is measured on the same summaries
+    documents = [data["document"][i] for i in ids]
+    summaries = [data["summary"][i] for i in ids]
+    human = [data["consistency"][i] for i in ids]
+    columns: dict[str, list[float]] = {}
+
+    rouge2 = rouge2_precision_fn()
+    columns["rouge2_p"] = [rouge2(d, s) for d, s in zip(documents, summaries)]
+    columns["word_share"] = [word_share(d, s) for d, s in zip(documents, summaries)]
+    columns["bigram_share"] = [bigram_share(d, s) for d, s in zip(documents, summaries)]
+    extra: dict[str, Any] = {"n": len(ids)}
+
+    if not args.skip_likelihood:
+        store = ResultStore(args.out / f"likelihood_{name}.jsonl")
+        if not all(i in store.rows for i in ids):
+            if args._likelihood is None:
+                args._likelihood = LikelihoodBaseline(args.qagen, args.device)
+            run_resumable(
+                f"likelihood {name}",
+                store,
+                data,
+                args.batch_size,
+                lambda src, summ: args._likelihood.score(src, summ, args.batch_size),
+            )
+        rows = [store.rows[i] for i in ids]
+        columns["likelihood"] = [r["likelihood"] for r in rows]
+        extra["likelihood"] = {
+            "seconds_per_summary": statistics.fmean(r["seconds"] for r in rows),
+            "total_seconds": sum(r["seconds"] for r in rows),
+            "sources_truncated": sum(r["source_truncated"] for r in rows),
+        }
+
+    if not args.skip_quals:
+        store = ResultStore(args.out / f"quals_{name}.jsonl")
+        if not all(i in store.rows for i in ids):
+            if args._quals is None:
+                args._quals = quals_score_fn(args)
+            run_resumable(f"QUALS {name}", store, data, args.batch_size, args._quals)
+        rows = [store.rows[i] for i in ids]
+        columns["quals"] = [r["quals"] for r in rows]
+        extra["quals"] = {
+            "mean_pairs": statistics.fmean(r["num_pairs"] for r in rows),
+            "nan_share": sum(math.isnan(r["quals"]) for r in rows) / len(rows),
+            "seconds_per_summary": statistics.fmean(r["seconds"] for r in rows),
+            "total_seconds": sum(r["seconds"] for r in rows),
+            **answer_stats(rows, dict(zip(ids, summaries))),
+        }
+
+    corr = {col: correlations(values, human) for col, values in columns.items()}
+    return {"corr": corr, "extra": extra, "columns": columns, "human": human}
+
+
+# ---------------------------------------------------------------- output
+
+
+def cell(c: dict[str, Any] | None, kind: str) -> str:
+    if c is None or c.get(kind) is None:
+        return "n/a"
+    v = c[kind]
+    return f"{100 * v['r']:.1f} [{100 * v['low']:.1f}, {100 * v['high']:.1f}]"
+
+
+def ref_cell(ref: dict[str, Any], kind: str, name: str) -> str:
+    values = ref[kind]
+    return "n/a" if values is None or values.get(name) is None else values[name]
+
+
+def table(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
+    """The markdown table: measured rows, then published reference rows."""
+    sets = list(results)
+    head = ["Metric"]
+    for name in sets:
+        head += [f"{SET_TITLES[name]} Pearson", f"{SET_TITLES[name]} Spearman"]
+    head.append("n (" + " / ".join(SET_TITLES[s] for s in sets) + ")")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for label, col in METRICS:
+        skipped = (col == "quals" and args.skip_quals) or (
+            col == "likelihood" and args.skip_likelihood
+        )
+        row = [label]
+        for name in sets:
+            c = None if skipped else results[name]["corr"].get(col)
+            row += ["not run"] * 2 if skipped else [cell(c, "pearson"), cell(c, "spearman")]
+        row.append("—" if skipped else " / ".join(str(results[s]["corr"][col]["n"]) for s in sets))
+        lines.append("| " + " | ".join(row) + " |")
+    for k, ref in enumerate(REFERENCES, start=1):
+        row = [f"*{ref['metric']}*, published [{k}]"]
+        for name in sets:
+            row += [ref_cell(ref, "pearson", name), ref_cell(ref, "spearman", name)]
+        row.append("—")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def extra_lines(results: dict[str, dict[str, Any]]) -> str:
+    lines = []
+    for name, res in results.items():
+        ex = res["extra"]
+        parts = [f"**{SET_TITLES[name]}** ({ex['n']} summaries)"]
+        if "quals" in ex:
+            q = ex["quals"]
+            parts.append(
+                f"QUALS: {q['mean_pairs']:.2f} pairs per summary, NaN share {q['nan_share']:.1%}, "
+                f"{q['seconds_per_summary']:.2f} s per summary ({q['total_seconds']:.0f} s in all)"
+            )
+            if q.get("answers"):
+                parts.append(
+                    f"kept answers: {q['answers']}, median {q['median_words']:g} words, mean "
+                    f"{q['mean_words']:.1f}; {q['share_ge_0.8_summary']:.1%} are at least 0.8 of "
+                    f"the summary's length; {q['share_whole_summary']:.1%} are the whole summary"
+                )
+        if "likelihood" in ex:
+            lk = ex["likelihood"]
+            parts.append(
+                f"likelihood baseline: {lk['seconds_per_summary']:.2f} s per summary "
+                f"({lk['total_seconds']:.0f} s in all), {lk['sources_truncated']} sources cut "
+                f"to fit {MAX_TOKENS} tokens"
+            )
+        lines.append("- " + "; ".join(parts))
+    return "\n".join(lines)
+
+
+def scatter_plots(results: dict[str, dict[str, Any]], folder: Path) -> list[Path]:
+    """One figure per set: each model score (QUALS, likelihood) against the human label."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    rng = np.random.default_rng(SEED)
+    for name, res in results.items():
+        panels = [(lbl, col) for lbl, col in METRICS if col in ("quals", "likelihood")]
+        panels = [(lbl, col) for lbl, col in panels if col in res["columns"]]
+        if not panels:
+            continue
+        fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
+        human = np.asarray(res["human"], dtype=float)
+        jitter = rng.uniform(-0.04, 0.04, size=len(human))
+        for ax, (label, col) in zip(axes[0], panels):
+            x = np.asarray(res["columns"][col], dtype=float)
+            keep = ~np.isnan(x)
+            ax.scatter(x[keep], human[keep] + jitter[keep], s=12, alpha=0.6)
+            c = res["corr"][col]
+            r = "n/a" if c["pearson"] is None else f"{c['pearson']['r']:.2f}"
+            rho = "n/a" if c["spearman"] is None else f"{c['spearman']['r']:.2f}"
+            ax.set_title(f"{label.split(':')[0]}: Pearson {r}, Spearman {rho} (n={c['n']})")
+            ax.set_xlabel(label)
+            ax.set_ylabel("human consistency (jittered ±0.04)")
+        fig.suptitle(SET_TITLES[name])
+        fig.tight_layout()
+        path = folder / f"validity_{name}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def machine(args: argparse.Namespace) -> str:
+    cpu = platform.processor() or platform.machine()
+    text = f"{platform.platform()}, {cpu}, {os.cpu_count()} CPUs ({torch.get_num_threads()} "
+    text += f"torch threads), torch {torch.__version__}, device {args.device}"
+    if args.device.startswith("cuda") and torch.cuda.is_available():
+        text += f" ({torch.cuda.get_device_name()})"
+    return text
+
+
+def write_page(
+    path: Path, results: dict[str, dict[str, Any]], args: argparse.Namespace, command: str
+) -> None:
+    images = scatter_plots(results, path.parent / "images")
+    refs = "\n".join(f"{k}. {ref['source']}" for k, ref in enumerate(REFERENCES, start=1))
+    plots = "\n\n".join(f"![{p.stem}]({p.relative_to(path.parent).as_posix()})" for p in images)
+    sets = " and ".join(f"{results[s]['extra']['n']} {SET_TITLES[s]}" for s in results)
+    page = f"""# Validity: QUALS against human labels
+
+How well do QUALS scores agree with human judgments of factual consistency? The data are the
+QAGS annotations (Wang et al., ACL 2020) vendored in `quals_hf.benchmark_data` ({sets}
+summaries): CNNDM summaries carry the share of their sentences judged consistent, XSum summaries
+a 0/1 label (there Pearson is the point-biserial correlation).
+
+- command: `{command}`
+- machine: {machine(args)}
+- date: {datetime.date.today()}
+- QAGen: `{args.qagen}`
+
+## Correlations with the human labels
+
+Correlations x100 with percentile-bootstrap 95% intervals ({BOOTSTRAP} resamples, seed {SEED}),
+over the summaries where the metric is defined (n; QUALS is NaN where no pair survived). Every
+metric is "higher = more consistent". Rows in italics are published numbers of other metrics on
+the same data, not measured here; n/a means not found in a source that could be read.
+
+{table(results, args)}
+
+Measured metrics: QUALS (`QualsScorer`, default settings); ROUGE-2 precision of the summary
+against the source (`rouge_score`, no stemmer); share of summary words (`\\w+`, lower-cased) and
+of summary word bigrams found in the source; a likelihood baseline with the same QAGen model:
+mean log p(summary + EOS | prompt(source)) - mean log p(summary + EOS | prompt("")), the source
+cut at its end to fit {MAX_TOKENS} tokens.
+
+Sources of the published rows:
+
+{refs}
+
+## More statistics
+
+{extra_lines(results)}
+
+## Plots
+
+{plots or "(no model-based metric was run)"}
+
+## What this shows
+
+**TODO (to be written by a person after reading the numbers): what the table does and does not
+show, compared with the baselines and the published metrics.**
+"""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--qagen", type=Path, help="decoder-only QAGen folder (QUALS, likelihood)")
+    parser.add_argument(
+        "--n", type=int, help="a seeded random sample of N summaries per set (smoke, partial runs)"
+    )
+    parser.add_argument("--sets", nargs="+", choices=QAGS_NAMES, default=list(QAGS_NAMES))
+    parser.add_argument("--batch-size", type=int, default=8, help="summaries per batch")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--write", type=Path, help="markdown page to write (plots in images/)")
+    parser.add_argument("--out", type=Path, default=Path("runs/validity"), help="JSONL results")
+    parser.add_argument("--skip-quals", action="store_true", help="baselines only")
+    parser.add_argument("--skip-likelihood", action="store_true", help="no likelihood baseline")
+    args = parser.parse_args(argv)
+    if args.n is not None and args.n < 3:
+        parser.error("--n must be at least 3 (correlations need three points)")
+    if args.batch_size < 1:
+        parser.error("--batch-size must be at least 1")
+    needs_model = not (args.skip_quals and args.skip_likelihood)
+    if needs_model:
+        if args.qagen is None:
+            parser.error("--qagen is required unless both --skip-quals and --skip-likelihood")
+        if not (args.qagen / "config.json").is_file():
+            parser.error(
+                f"--qagen {args.qagen}: no config.json there (build the SmolLM2 QAGen with "
+                "`python ../shared/models/smollm2-qagen/build.py DIR`)"
+            )
+    check_out_dir(args.out, args.qagen if needs_model else None)
+    args._likelihood = args._quals = None
+
+    results = {name: evaluate_set(name, args) for name in args.sets}
+    command = "python benchmarks/validity.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    print(table(results, args))
+    print()
+    print(extra_lines(results))
+    summary = {name: {"corr": res["corr"], "extra": res["extra"]} for name, res in results.items()}
+    (args.out / "summary.json").parent.mkdir(parents=True, exist_ok=True)
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    if args.write:
+        write_page(args.write, results, args, command)
+        print(f"\nwrote {args.write}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""What the quals and qags evaluate metrics share: inputs, option checks, loading errors."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, TypeVar
+
+import datasets
+import evaluate
+
+from ..core.inputs import check_parallel
+
+T = TypeVar("T")
+
+# the keyword arguments evaluate's own Metric takes (experiment_id, cache_dir, ...)
+EVALUATE_INIT_ARGS = frozenset(
+    name
+    for name, p in inspect.signature(evaluate.Metric.__init__).parameters.items()
+    if name != "self" and p.kind is not inspect.Parameter.VAR_KEYWORD
+)
+
+
+def load_checkpoint(
+    load: Callable[..., T], checkpoint: str, *args: Any, option: str = "checkpoint=", **kwargs: Any
+) -> T:
+    """``load(checkpoint, *args, **kwargs)``, or an OSError that names the checkpoint and the
+    option that passes another one (the default checkpoints need the Hub)."""
+    try:
+        return load(checkpoint, *args, **kwargs)
+    except OSError as err:
+        raise OSError(
+            f"could not load the checkpoint {checkpoint!r} ({type(err).__name__}: {err}). "
+            f"Offline, or to use another model, pass a local path or Hub id as {option} "
+            "(a load-time or compute() option)"
+        ) from err
+
+
+class SourceSummaryMetric(evaluate.Metric):
+    """An evaluate metric over (``predictions`` = summaries, ``sources``) with early checks.
+
+    Keyword arguments that evaluate's own ``Metric`` takes (``experiment_id``, ``cache_dir``...)
+    go to it; the others become the defaults of `_compute`. Bad items raise as they are added,
+    naming their index.
+    """
+
+    options: ClassVar[frozenset[str]] = frozenset()  # the metric's own option names
+
+    def __init__(self, **kwargs: Any) -> None:
+        evaluate_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in EVALUATE_INIT_ARGS}
+        self._check_options(kwargs, "load-time")
+        super().__init__(**evaluate_kwargs)
+        self.defaults: dict[str, Any] = kwargs
+
+    def _check_options(self, given: dict[str, Any], when: str) -> None:
+        """A ValueError naming the first unknown option and listing the valid ones."""
+        unknown = sorted(set(given) - self.options)
+        if unknown:
+            valid = sorted(self.options | (EVALUATE_INIT_ARGS if when == "load-time" else set()))
+            raise ValueError(
+                f"unknown {when} option {unknown[0]!r} for the {type(self).__name__.lower()} "
+                f"metric; valid options: {', '.join(valid)}"
+            )
+
+    @staticmethod
+    def _check_scorer_options(device: Any, dtype: Any) -> None:
+        """A ready scorer's model is already placed: device and dtype cannot apply to it."""
+        if device or dtype:
+            raise ValueError(
+                "device and dtype apply to checkpoints the metric loads, not to a ready scorer"
+            )
+
+    def _source_summary_info(
+        self, description: str, citation: str, inputs_description: str, **kwargs: Any
+    ) -> evaluate.MetricInfo:
+        return evaluate.MetricInfo(
+            description=description,
+            citation=citation,
+            inputs_description=inputs_description,
+            features=datasets.Features(
+                {"predictions": datasets.Value("string"), "sources": datasets.Value("string")}
+            ),
+            **kwargs,
+        )
+
+    def _call_options(
+        self, options: dict[str, Any], return_details: bool | None
+    ) -> tuple[dict[str, Any], bool]:
+        """This call's options over the load-time defaults, and whether to return details."""
+        merged = {**self.defaults, **options}
+        details = merged.pop("return_details", False)
+        return merged, details if return_details is None else return_details
+
+    def _scorer_for(self, options: dict[str, Any]) -> Any:
+        """The scorer for one compute call; ``options`` are the call's merged options."""
+        raise NotImplementedError
+
+    def _result(self, out: Any) -> dict[str, Any]:
+        """The result dict of a scorer's output."""
+        raise NotImplementedError
+
+    def _compute(
+        self,
+        predictions: Sequence[str],
+        sources: Sequence[str],
+        return_details: bool | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
+        self._check_options(options, "compute()")
+        merged, return_details = self._call_options(options, return_details)
+        scorer = self._scorer_for(merged)
+        return self._result(scorer.score(sources, predictions, return_details=return_details))
+
+    def add_batch(self, *, predictions=None, references=None, **kwargs):
+        """Add summaries (``predictions``) and their ``sources``; bad items raise at once."""
+        sources = kwargs.get("sources")
+        if predictions is not None or sources is not None:
+            check_parallel(predictions=predictions, sources=sources)
+        return super().add_batch(predictions=predictions, references=references, **kwargs)
+
+    def add(self, *, prediction=None, reference=None, **kwargs):
+        """Add one summary and its ``source``."""
+        if prediction is not None or kwargs.get("sources") is not None:
+            check_parallel(predictions=[prediction], sources=[kwargs.get("sources")])
+        return super().add(prediction=prediction, reference=reference, **kwargs)

@@ -1,0 +1,58 @@
+"""Teacher-forced per-token log-probabilities of many targets against few inputs.
+
+Each input (a source document, a summary) is read once by the model's backend; its cache is
+then copied to all of its targets and every target is scored in one further pass. This is what
+makes QUALS' scoring cheap: a source document is never re-read per question-answer pair.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..core.padding import pad_sequences
+from .backend import DecodeState, QAGenBackend
+
+
+@torch.inference_mode()
+def target_token_logprobs(
+    backend: QAGenBackend,
+    inputs: list[list[int]],
+    targets: list[list[tuple[list[int], list[int]]]],
+    state: DecodeState | None = None,
+) -> list[list[torch.Tensor]]:
+    """Log-probability of every scored target token given its input, teacher-forced.
+
+    Args:
+        backend: the QAGen's backend (`QAGenBackend.for_model`).
+        inputs: input token ids, one list per input (unpadded).
+        targets: for each input, its targets as ``(prefix_ids, token_ids)``: after reading the
+            input, the model reads the prefix, then the tokens; only ``token_ids`` are scored.
+        state: the backend's state after reading ``inputs``, if the caller already has it.
+
+    Returns:
+        For each input, for each target, a float tensor of ``len(token_ids)`` log-probabilities.
+    """
+    owner = [i for i, ts in enumerate(targets) for _ in ts]
+    if not any(prefix + tokens for ts in targets for prefix, tokens in ts):
+        return [[torch.zeros(len(tokens)) for _, tokens in ts] for ts in targets]
+    device = backend.device
+    state = backend.read_lists(inputs) if state is None else state
+    index = torch.tensor(owner, device=device)
+    flat = [t for ts in targets for t in ts]
+    full = [prefix + tokens for prefix, tokens in flat]
+    # the first target token is predicted by the read itself: once per input, then copied
+    first_lp = torch.log_softmax(state.logits.float(), dim=-1)
+    labels, _ = pad_sequences(full, backend.pad_id)
+    labels = labels.to(device)
+    token_lp = first_lp[index, labels[:, 0]].unsqueeze(1)
+    if labels.shape[1] > 1:
+        rest, _ = pad_sequences([f[:-1] or [backend.pad_id] for f in full], backend.pad_id)
+        _, logits = backend.step(state.select(index), rest.to(device))
+        logits = logits.float()
+        rest_lp = logits.gather(-1, labels[:, 1:].unsqueeze(-1)).squeeze(-1)
+        token_lp = torch.cat([token_lp, rest_lp - logits.logsumexp(-1)], dim=1)
+    token_lp = token_lp.cpu()
+    result: list[list[torch.Tensor]] = [[] for _ in inputs]
+    for row, ((prefix, tokens), i) in enumerate(zip(flat, owner)):
+        result[i].append(token_lp[row, len(prefix) : len(prefix) + len(tokens)])
+    return result

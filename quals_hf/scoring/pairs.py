@@ -1,0 +1,108 @@
+"""Question-answer pairs, their scores, and the QUALS rules that pick which get scored."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..qagen.formats import answer_in_summary
+
+__all__ = ["PairScore", "QAPair", "answer_in_summary", "quals_from_pair_scores", "select_pairs"]
+
+
+@dataclass
+class QAPair:
+    """One generated question-answer pair of a summary.
+
+    Attributes:
+        question: the question text.
+        answer: the answer text (a substring of the summary, case-insensitively).
+        search_score: the diverse search's score of the hypothesis that produced the pair.
+        token_ids: the target tokens that were (or get) scored: question, separator, answer,
+            EOS. For a pair from the search, the tokens the model generated.
+        prefix_ids: tokens the model reads before ``token_ids`` but that are not scored (a BOS
+            the model itself generates before the question).
+        token_key: which scorer's tokenizer and format ``token_ids`` belong to, and for which
+            question and answer: a scorer re-tokenizes a pair whose key is not its own.
+    """
+
+    question: str
+    answer: str
+    search_score: float
+    token_ids: list[int] = field(default_factory=list)
+    prefix_ids: list[int] = field(default_factory=list)
+    token_key: str | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass
+class PairScore:
+    """How likely the QAGen model finds one pair given the source and given the summary.
+
+    Attributes:
+        pair: the scored pair (its ``token_ids`` are the scored tokens).
+        lp_x: mean log-probability of the pair's tokens given the source document.
+        lp_y: mean log-probability of the pair's tokens given the summary.
+        token_logprobs_x: per-token log-probabilities given the source.
+        token_logprobs_y: per-token log-probabilities given the summary.
+    """
+
+    pair: QAPair
+    lp_x: float
+    lp_y: float
+    token_logprobs_x: list[float] = field(repr=False)
+    token_logprobs_y: list[float] = field(repr=False)
+
+    @property
+    def consistency(self) -> float:
+        """``lp_x - lp_y``: near 0 when the source supports the pair, very negative if not."""
+        return self.lp_x - self.lp_y
+
+    def to_dict(self) -> dict[str, Any]:
+        """The one JSON-able form of a scored pair (metric results, score files, the CLI)."""
+        return {
+            "question": self.pair.question,
+            "answer": self.pair.answer,
+            "lp_x": self.lp_x,
+            "lp_y": self.lp_y,
+            "consistency": self.consistency,
+            "token_logprobs_x": self.token_logprobs_x,
+            "token_logprobs_y": self.token_logprobs_y,
+        }
+
+
+def quals_from_pair_scores(pair_scores: Sequence[PairScore]) -> float:
+    """QUALS of one example: the mean of ``lp_x - lp_y`` over its pairs, NaN without pairs."""
+    if not pair_scores:
+        return math.nan
+    return sum(p.consistency for p in pair_scores) / len(pair_scores)
+
+
+def select_pairs(candidates: list[QAPair], max_pairs: int = 10) -> list[QAPair]:
+    """Order, deduplicate and cap the pairs that passed the filter, as QUALS does.
+
+    Candidates are ranked by search score (best first; ties keep their order) and grouped by
+    lower-cased answer in order of first appearance. Pairs are then taken round-robin, one per
+    answer group per round, so that many different answers are covered; a question already
+    taken for the same answer (ignoring case) is skipped. Stops at exactly ``max_pairs``.
+    """
+    if max_pairs < 1:
+        raise ValueError(f"max_pairs must be at least 1, got {max_pairs}")
+    ranked = sorted(candidates, key=lambda p: -p.search_score)
+    groups: dict[str, list[QAPair]] = {}
+    seen: set[tuple[str, str]] = set()
+    for pair in ranked:
+        key = (pair.answer.lower(), pair.question.lower())
+        if key not in seen:
+            seen.add(key)
+            groups.setdefault(key[0], []).append(pair)
+    queues = list(groups.values())
+    taken: list[QAPair] = []
+    for round_ in range(max((len(q) for q in queues), default=0)):
+        for queue in queues:
+            if round_ < len(queue):
+                taken.append(queue[round_])
+                if len(taken) == max_pairs:
+                    return taken
+    return taken

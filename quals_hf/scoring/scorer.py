@@ -1,0 +1,425 @@
+"""`QualsScorer`: the QUALS factual-consistency score of summaries against their sources.
+
+For each summary: generate question-answer pairs from the summary with diverse beam search,
+keep those whose answer appears in the summary, pick at most ``max_pairs`` of them, and compare
+how likely the QAGen model finds each pair given the source (lp_x) and given the summary (lp_y):
+``QUALS = mean(lp_x - lp_y)``. See docs/quals.md and the spec for the details.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Any, TypeVar
+
+import torch
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from ..core.batching import batched_apply, nan_mean
+from ..core.inputs import check_parallel, check_texts, default_max_length
+from ..core.loading import load_qagen
+from ..qagen.backend import QAGenBackend
+from ..qagen.codec import QAGenCodec
+from ..qagen.formats import QAGenFormat
+from ..qagen.likelihood import target_token_logprobs
+from ..qagen.search import DiverseBeamOutput, diverse_beam_search
+from .explain import Explanation
+from .pairs import PairScore, QAPair, answer_in_summary, quals_from_pair_scores, select_pairs
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class QualsConfig:
+    """The parameters of QUALS; the defaults are the paper's.
+
+    Attributes:
+        num_groups: diverse beam search groups of one beam (hypotheses per summary).
+        diversity_penalty: Hamming diversity strength.
+        min_new_tokens: shortest generation (tokens before EOS may be chosen).
+        max_new_tokens: longest generation.
+        length_penalty: exponent of the length normalisation of search scores.
+        max_pairs: most question-answer pairs scored per summary.
+        max_input_length: longest input in tokens (longer ones are truncated); ``None`` means
+            1024 or the model's or tokenizer's limit when smaller.
+    """
+
+    num_groups: int = 60
+    diversity_penalty: float = 0.5
+    min_new_tokens: int = 8
+    max_new_tokens: int = 60
+    length_penalty: float = 1.0
+    max_pairs: int = 10
+    max_input_length: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("num_groups", "max_new_tokens", "max_pairs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.min_new_tokens < 0 or self.diversity_penalty < 0:
+            raise ValueError("min_new_tokens and diversity_penalty must be >= 0")
+
+    def search_kwargs(self) -> dict[str, float | int]:
+        """The arguments of `diverse_beam_search` held by this config."""
+        names = (
+            "num_groups",
+            "diversity_penalty",
+            "min_new_tokens",
+            "max_new_tokens",
+            "length_penalty",
+        )
+        return {name: getattr(self, name) for name in names}
+
+
+@dataclass
+class QualsOutput:
+    """Scores of a list of (source, summary) examples.
+
+    Attributes:
+        scores: QUALS per example; NaN where no pair survived the filter.
+        num_pairs: number of scored pairs per example.
+        pairs: with ``return_details``, the scored pairs of each example.
+        pair_scores: with ``return_details``, their `PairScore`s.
+    """
+
+    scores: list[float]
+    num_pairs: list[int]
+    pairs: list[list[QAPair]] | None = None
+    pair_scores: list[list[PairScore]] | None = None
+
+    @property
+    def mean(self) -> float:
+        """Mean QUALS over examples with at least one pair (NaN if there are none)."""
+        return nan_mean(self.scores)
+
+    @property
+    def counts(self) -> list[int]:
+        """The number of scored pairs per example (`ConsistencyScorer` outputs have counts)."""
+        return self.num_pairs
+
+    def details(self, k: int) -> list[dict[str, Any]]:
+        """Example ``k``'s scored pairs as dicts (`PairScore.to_dict`); needs return_details."""
+        if self.pair_scores is None:
+            raise ValueError("no details: score with return_details=True")
+        return [p.to_dict() for p in self.pair_scores[k]]
+
+
+class QualsScorer:
+    """Scores the factual consistency of summaries with one QAGen model (QUALS).
+
+    Args:
+        model: a QAGen model: encoder-decoder (any ``AutoModelForSeq2SeqLM``) or decoder-only
+            (any ``AutoModelForCausalLM``), told apart by ``config.is_encoder_decoder``.
+        tokenizer: its tokenizer.
+        format: how the model reads and writes pairs: a preset name (``"qagen"``, ``"t5-sep"``,
+            ``"lmqg"``), a `QAGenFormat`, or ``None`` to use the one saved in the model config
+            (``config.qagen_format``), else ``"qagen"``.
+        config: the QUALS parameters; keyword arguments override single fields.
+        batch_size: examples per batch.
+        progress: show a tqdm progress bar over batches.
+
+    Pairs from the search are scored on the tokens the model generated (a BOS it generated
+    first is read, not scored), and their lp_y is the search's own log-probabilities. Pairs
+    built by hand are tokenized with the format's template; see docs/quals.md.
+
+    Example:
+        >>> scorer = QualsScorer.from_pretrained("path/to/qagen")  # doctest: +SKIP
+        >>> out = scorer.score(["the source document ..."], ["its summary ..."])  # doctest: +SKIP
+        >>> out.scores  # doctest: +SKIP
+        [-0.12]
+    """
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        format: str | QAGenFormat | None = None,
+        config: QualsConfig | None = None,
+        batch_size: int = 8,
+        progress: bool = True,
+        **overrides: int | float | None,
+    ) -> None:
+        if tokenizer.pad_token_id is None:
+            raise ValueError("the tokenizer has no pad token; set tokenizer.pad_token first")
+        if format is None:
+            format = getattr(model.config, "qagen_format", None) or "qagen"
+        unknown = set(overrides) - {f.name for f in fields(QualsConfig)}
+        if unknown:
+            raise TypeError(f"unknown QUALS parameters: {sorted(unknown)}")
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.format = QAGenFormat.resolve(format)
+        self.config = replace(config or QualsConfig(), **overrides)
+        self.batch_size = batch_size
+        self.progress = progress
+        self.backend = QAGenBackend.for_model(model)
+        self.codec = QAGenCodec(
+            tokenizer, self.format, self.backend.eos_ids, tuple(self.backend.prefix_tokens)
+        )
+        self.max_input_length = self._input_limit()
+        self._hand_made_prefix: list[int] | None = None
+
+    def _input_limit(self) -> int:
+        """The longest input; a decoder-only model's window must also hold the generation."""
+        limit = self.config.max_input_length or default_max_length(self.model, self.tokenizer)
+        positions = self.backend.max_positions
+        if self.backend.prompt_limit_includes_generation and positions:
+            room = positions - self.config.max_new_tokens
+            if self.config.max_input_length and self.config.max_input_length > room:
+                raise ValueError(
+                    f"max_input_length={self.config.max_input_length} plus max_new_tokens="
+                    f"{self.config.max_new_tokens} exceeds the model's {positions} positions"
+                )
+            if room < 1:
+                raise ValueError(f"max_new_tokens must be below the model's {positions} positions")
+            limit = min(limit, room)
+        return limit
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str,
+        format: str | QAGenFormat | None = None,
+        device: str | torch.device | None = None,
+        dtype: str | torch.dtype | None = None,
+        **kwargs: int | float | bool | None,
+    ) -> QualsScorer:
+        """Load a QAGen checkpoint (Hub id or local path; seq2seq or causal LM) and tokenizer.
+
+        ``device`` defaults to CUDA when available; ``dtype`` may be ``"bf16"``/``"fp16"``.
+        Other keyword arguments are `QualsConfig` fields, ``batch_size`` or ``progress``.
+        """
+        model, tokenizer = load_qagen(name_or_path, device=device, dtype=dtype)
+        return cls(model, tokenizer, format=format, **kwargs)
+
+    def _batched(
+        self,
+        items: list[T],
+        fn: Callable[[list[T]], list[R]],
+        size_of: Callable[[T], int],
+        batch_size: int | None,
+        progress: bool | None,
+        desc: str,
+    ) -> list[R]:
+        show = self.progress if progress is None else progress
+        return batched_apply(items, fn, size_of, batch_size or self.batch_size, show, desc)
+
+    def _encode(self, texts: list[str], what: str) -> list[list[int]]:
+        return self.codec.encode_inputs(texts, self.max_input_length, what)
+
+    # -- pairs ----------------------------------------------------------------------------
+
+    def _search(self, inputs: list[list[int]]) -> list[DiverseBeamOutput]:
+        """Diverse beam search on each input, read once by the backend."""
+        state = self.backend.read_lists(inputs)
+        return diverse_beam_search(self.model, state=state, **self.config.search_kwargs())
+
+    def _pairs_from_search(
+        self, summary: str, out: DiverseBeamOutput
+    ) -> list[tuple[QAPair, torch.Tensor | None]]:
+        """Parse, filter and select one summary's pairs, each with its lp_y token log-probs.
+
+        A hypothesis that holds exactly one pair is scored on its own generated tokens (a BOS
+        it generated first is read, not scored) with the search's log-probabilities as lp_y;
+        pairs of a hypothesis that holds several (``pair_delimiter`` formats) are tokenized
+        from their text and get ``None``: their lp_y is computed teacher-forced.
+        """
+        bos = self.tokenizer.bos_token_id
+        candidates: list[tuple[QAPair, torch.Tensor | None]] = []
+        for i, score in enumerate(out.scores.tolist()):
+            generated = out.generated(i)
+            parsed = self.codec.parse(generated)
+            kept = [(q, a) for q, a in parsed if answer_in_summary(a, summary)]
+            for question, answer in kept:
+                pair = QAPair(question, answer, score)
+                if len(parsed) == 1:
+                    skip = int(bos is not None and generated[:1] == [bos] and len(generated) > 1)
+                    pair.prefix_ids, pair.token_ids = generated[:skip], generated[skip:]
+                    pair.token_key = self.codec.pair_key(question, answer)
+                    lps = out.token_logprobs[i, skip : len(generated)]
+                    candidates.append((pair, lps))
+                else:
+                    candidates.append((self._tokenized(pair), None))
+        lps_of = {id(p): lps for p, lps in candidates}
+        chosen = select_pairs([p for p, _ in candidates], self.config.max_pairs)
+        return [(p, lps_of[id(p)]) for p in chosen]
+
+    def _tokenized(self, pair: QAPair) -> QAPair:
+        """``pair`` itself if its tokens are this scorer's for its text, else a tokenized copy.
+
+        Hand-made tokens follow the model, not the tokenizer: a BOS is read before them only
+        when the model generates one first (see `hand_made_prefix`).
+        """
+        key = self.codec.pair_key(pair.question, pair.answer)
+        if pair.token_ids and pair.token_key == key:
+            return pair
+        return replace(
+            pair,
+            token_ids=self.codec.target_ids(pair.question, pair.answer),
+            prefix_ids=list(self.hand_made_prefix()),
+            token_key=key,
+        )
+
+    def hand_made_prefix(self) -> list[int]:
+        """What the model reads before a hand-made pair: a BOS where it generates one first.
+
+        The generation config's ``forced_bos_token_id`` decides if set; otherwise a one-step
+        probe: whether the model's most likely first token, given a short text, is the BOS.
+        """
+        if self._hand_made_prefix is None:
+            forced = getattr(self.model.generation_config, "forced_bos_token_id", None)
+            bos, eos = self.tokenizer.bos_token_id, self.codec.eos_id
+            if forced is not None:
+                self._hand_made_prefix = [int(forced)]
+            elif bos is None or bos == eos:
+                self._hand_made_prefix = []
+            else:
+                probe = self._encode(["The meeting is on Monday."], "probe texts")
+                first = self.backend.read_lists(probe).logits.argmax(-1)
+                self._hand_made_prefix = [bos] if int(first[0]) == bos else []
+        return self._hand_made_prefix
+
+    def _generate_batch(self, batch: list[tuple[str, list[int]]]) -> list[list[QAPair]]:
+        outputs = self._search([enc for _, enc in batch])
+        return [
+            [p for p, _ in self._pairs_from_search(y, out)] for (y, _), out in zip(batch, outputs)
+        ]
+
+    def generate_pairs(
+        self,
+        summaries: Sequence[str],
+        batch_size: int | None = None,
+        progress: bool | None = None,
+    ) -> list[list[QAPair]]:
+        """The question-answer pairs QUALS scores for each summary (at most ``max_pairs``).
+
+        Diverse beam search on the summary, parse, keep pairs whose answer is in the summary,
+        order by search score and take them round-robin over distinct answers.
+        """
+        summaries = check_texts(summaries, "summaries")
+        encoded = self._encode(summaries, "summaries")
+        return self._batched(
+            list(zip(summaries, encoded)),
+            self._generate_batch,
+            lambda item: len(item[1]),
+            batch_size,
+            progress,
+            "QA pairs",
+        )
+
+    # -- scoring --------------------------------------------------------------------------
+
+    def _token_logprobs(
+        self, inputs: list[list[int]], pairs: list[list[QAPair]]
+    ) -> list[list[torch.Tensor]]:
+        targets = [[(p.prefix_ids, p.token_ids) for p in example] for example in pairs]
+        return target_token_logprobs(self.backend, inputs, targets)
+
+    @staticmethod
+    def _pair_scores(
+        pairs: list[QAPair], given_x: list[torch.Tensor], given_y: list[torch.Tensor]
+    ) -> list[PairScore]:
+        return [
+            PairScore(pair, lx.mean().item(), ly.mean().item(), lx.tolist(), ly.tolist())
+            for pair, lx, ly in zip(pairs, given_x, given_y)
+        ]
+
+    def _score_batch(
+        self, batch: list[tuple[list[int], list[int], list[QAPair]]]
+    ) -> list[list[PairScore]]:
+        """lp_x and lp_y of each example's pairs, both teacher-forced."""
+        pairs = [p for _, _, p in batch]
+        given_x = self._token_logprobs([x for x, _, _ in batch], pairs)
+        given_y = self._token_logprobs([y for _, y, _ in batch], pairs)
+        return [self._pair_scores(*args) for args in zip(pairs, given_x, given_y)]
+
+    def _generate_and_score(
+        self, batch: list[tuple[str, list[int], list[int]]]
+    ) -> list[list[PairScore]]:
+        """QUALS of a batch: lp_y from the search itself, lp_x from one read of each source."""
+        outputs = self._search([ey for _, _, ey in batch])
+        found = [self._pairs_from_search(y, out) for (y, _, _), out in zip(batch, outputs)]
+        pairs = [[p for p, _ in example] for example in found]
+        given_x = self._token_logprobs([ex for _, ex, _ in batch], pairs)
+        missing = [[p for p, lps in example if lps is None] for example in found]
+        teacher = iter(())  # pairs of multi-pair hypotheses: lp_y teacher-forced
+        if any(missing):
+            teacher = iter(
+                t for ts in self._token_logprobs([ey for _, _, ey in batch], missing) for t in ts
+            )
+        given_y = [[next(teacher) if lps is None else lps for _, lps in ex] for ex in found]
+        return [self._pair_scores(*args) for args in zip(pairs, given_x, given_y)]
+
+    def score_pairs(
+        self,
+        sources: Sequence[str],
+        summaries: Sequence[str],
+        pairs: Sequence[Sequence[QAPair]],
+        batch_size: int | None = None,
+        progress: bool | None = None,
+    ) -> list[list[PairScore]]:
+        """lp_x and lp_y (and their per-token log-probabilities) of each example's pairs.
+
+        Both are teacher-forced. A pair is scored on its ``token_ids`` when this scorer made
+        them for its current question and answer; any other pair (built by hand, edited, or
+        from another scorer) is scored on a tokenized copy. The arguments are not changed.
+        """
+        texts = check_parallel(sources=sources, summaries=summaries)
+        if len(pairs) != len(texts["sources"]):
+            raise ValueError(f"got {len(pairs)} pair lists for {len(texts['sources'])} examples")
+        items = list(
+            zip(
+                self._encode(texts["sources"], "sources"),
+                self._encode(texts["summaries"], "summaries"),
+                [[self._tokenized(p) for p in example] for example in pairs],
+            )
+        )
+        return self._batched(
+            items,
+            self._score_batch,
+            lambda item: len(item[0]),
+            batch_size,
+            progress,
+            "scoring pairs",
+        )
+
+    def score(
+        self,
+        sources: Sequence[str],
+        summaries: Sequence[str],
+        batch_size: int | None = None,
+        return_details: bool = False,
+        progress: bool | None = None,
+    ) -> QualsOutput:
+        """QUALS of each summary against its source document.
+
+        Returns a `QualsOutput`: one score per example (NaN where no pair survived), the number
+        of pairs, and with ``return_details`` the pairs and their `PairScore`s.
+        """
+        texts = check_parallel(sources=sources, summaries=summaries)
+        enc_x = self._encode(texts["sources"], "sources")
+        enc_y = self._encode(texts["summaries"], "summaries")
+
+        items = list(zip(texts["summaries"], enc_x, enc_y))
+        scored = self._batched(
+            items,
+            self._generate_and_score,
+            lambda item: len(item[1]),
+            batch_size,
+            progress,
+            "QUALS",
+        )
+        return QualsOutput(
+            scores=[quals_from_pair_scores(s) for s in scored],
+            num_pairs=[len(s) for s in scored],
+            pairs=[[p.pair for p in s] for s in scored] if return_details else None,
+            pair_scores=scored if return_details else None,
+        )
+
+    def explain(self, source: str, summary: str) -> Explanation:
+        """One summary's score and its QA pairs, least consistent first, token by token."""
+        out = self.score([source], [summary], return_details=True, progress=False)
+        return Explanation.from_pair_scores(
+            source, summary, out.scores[0], out.pair_scores[0], self.tokenizer
+        )
