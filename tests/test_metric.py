@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import evaluate
 import pytest
@@ -212,3 +213,37 @@ def test_compute_metrics_explains_missing_inputs(toy_scorer):
     fn = quals_compute_metrics(toy_scorer.tokenizer, evaluate.load(METRIC_PATH, scorer=toy_scorer))
     with pytest.raises(ValueError, match="include_for_metrics"):
         fn(EvalPrediction(predictions=[[5, 6]], label_ids=[[5, 6]]))
+
+
+def test_compute_metrics_under_two_processes_scores_half_each_and_gives_one_process_numbers(
+    toy_qagen_dir, tmp_path, torchrun
+):
+    script = Path(__file__).parent / "scripts" / "compute_metrics_distributed.py"
+    outputs = {}
+    for processes in (1, 2):
+        prefix = tmp_path / f"n{processes}"
+        run = subprocess.run(
+            [
+                *torchrun,
+                "--nproc_per_node",
+                str(processes),
+                str(script),
+                str(toy_qagen_dir),
+                str(prefix),
+            ],
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+            capture_output=True,
+            text=True,
+            timeout=400,
+        )
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        outputs[processes] = [
+            json.loads((tmp_path / f"n{processes}.{rank}.json").read_text())
+            for rank in range(processes)
+        ]
+    (single,) = outputs[1]
+    assert single["scored_here"] == 9  # 10 generations, one empty
+    assert [r["scored_here"] for r in outputs[2]] == [5, 4]
+    for rank in outputs[2]:
+        for key, value in single["metrics"].items():
+            assert rank["metrics"][key] == pytest.approx(value, abs=1e-6), key

@@ -4,13 +4,20 @@ import json
 
 import pytest
 import torch
-from transformers import BartForConditionalGeneration, Seq2SeqTrainingArguments
+from transformers import BartForConditionalGeneration, LlamaForCausalLM, Seq2SeqTrainingArguments
 
-from quals_hf import PRESETS, QualsScorer
+from quals_hf import PRESETS, QAGenBackend, QualsScorer
 from quals_hf.cli import main
+from quals_hf.qagen.codec import QAGenCodec
 from quals_hf.qagen.data import from_columns, load_newsqa, load_squad, mix
-from quals_hf.qagen.train import QAGenArguments, _rouge_l, prepare_examples, train_qagen
-from quals_hf.toy.models import toy_bart_config, toy_tokenizer
+from quals_hf.qagen.train import (
+    QAGenArguments,
+    _rouge_l,
+    prepare_examples,
+    train_only_top_layers,
+    train_qagen,
+)
+from quals_hf.toy.models import toy_bart_config, toy_llama_config, toy_tokenizer
 from quals_hf.toy.world import document_questions, make_examples, summary_questions
 
 SQUAD = {
@@ -125,8 +132,10 @@ def test_answers_cut_off_by_truncation_are_dropped(tmp_path):
     path = tmp_path / "squad.json"
     path.write_text(json.dumps(SQUAD))
     tokenizer = toy_tokenizer()
+    backend = QAGenBackend.for_model(BartForConditionalGeneration(toy_bart_config(tokenizer)))
+    codec = QAGenCodec(tokenizer, PRESETS["qagen"], backend.eos_ids)
     # 8 tokens keep "maria lopez opened a new school in" (+ </s>): "oslo" is cut off
-    examples = prepare_examples(load_squad(path), tokenizer, PRESETS["qagen"], max_source_length=8)
+    examples = prepare_examples(load_squad(path), codec, backend, max_source_length=8)
     assert examples["answer"] == ["maria lopez", "lopez"]
     label = tokenizer.decode(examples["labels"][0])
     assert label == "who opened the school ? <sep> maria lopez </s>"
@@ -150,6 +159,22 @@ def _toy_qa_file(path, n, seed):
     return path
 
 
+def _training_args(output, max_steps=600):
+    return Seq2SeqTrainingArguments(
+        output_dir=str(output),
+        max_steps=max_steps,
+        learning_rate=5e-3,
+        per_device_train_batch_size=48,
+        per_device_eval_batch_size=50,
+        warmup_steps=60,
+        save_strategy="no",
+        report_to=[],
+        use_cpu=True,
+        disable_tqdm=True,
+        seed=0,
+    )
+
+
 def test_a_short_training_run_gives_a_usable_qagen(tmp_path):
     start = tmp_path / "start"
     tokenizer = toy_tokenizer()
@@ -162,19 +187,7 @@ def test_a_short_training_run_gives_a_usable_qagen(tmp_path):
         QAGenArguments(
             model_name_or_path=str(start), dataset=str(data), eval_size=100, max_source_length=128
         ),
-        Seq2SeqTrainingArguments(
-            output_dir=str(output),
-            max_steps=600,
-            learning_rate=5e-3,
-            per_device_train_batch_size=48,
-            per_device_eval_batch_size=50,
-            warmup_steps=60,
-            save_strategy="no",
-            report_to=[],
-            use_cpu=True,
-            disable_tqdm=True,
-            seed=0,
-        ),
+        _training_args(output),
     )
     assert metrics["eval_parse_rate"] >= 0.9, metrics
     assert metrics["eval_answer_span_rate"] >= 0.9, metrics
@@ -204,3 +217,51 @@ def test_cli_help_and_missing_data(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == (
         "quals-hf train-qagen: error: no QA data: give --squad, --newsqa and/or --dataset"
     )
+
+
+def test_a_decoder_only_qagen_learns_the_format(tmp_path):
+    """A tiny Llama from scratch: prompt, then target tokens with the loss on them only."""
+    start = tmp_path / "start"
+    tokenizer = toy_tokenizer(append_eos=False)
+    torch.manual_seed(0)
+    LlamaForCausalLM(toy_llama_config(tokenizer)).save_pretrained(start)
+    tokenizer.save_pretrained(start)
+    data = _toy_qa_file(tmp_path / "qa.jsonl", 300, seed=83)
+    output = tmp_path / "qagen"
+    _, metrics = train_qagen(
+        QAGenArguments(
+            model_name_or_path=str(start), dataset=str(data), eval_size=100, max_source_length=128
+        ),
+        _training_args(output),
+    )
+    assert metrics["eval_parse_rate"] == 1.0, metrics
+    # copying answers takes longer: 0.65 after these 600 steps (the toy causal QAGen of the
+    # QUALS tests trains 2500 steps and prefers faithful summaries in 99 of 100 pairs)
+    assert metrics["eval_answer_span_rate"] >= 0.5, metrics
+    trained = LlamaForCausalLM.from_pretrained(output)
+    assert trained.config.qagen_format == PRESETS["causal-qagen"].to_dict()
+    scorer = QualsScorer.from_pretrained(str(output), device="cpu", progress=False)
+    ex = make_examples(1, seed=84)[0]
+    assert scorer.score([ex.document], [ex.summary]).num_pairs[0] > 0
+
+
+def test_train_top_layers_freezes_all_but_the_top_blocks_and_the_final_norm():
+    model = LlamaForCausalLM(toy_llama_config(toy_tokenizer(), layers=3))
+    trainable = train_only_top_layers(model, 2)
+    names = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert names == {n for n, _ in model.named_parameters() if ".layers.0." not in n} - {
+        n for n, _ in model.named_parameters() if "embed_tokens" in n or "lm_head" in n
+    }
+    assert trainable == sum(p.numel() for n, p in model.named_parameters() if n in names)
+    assert "model.norm.weight" in names
+    with pytest.raises(ValueError, match=r"1\.\.3"):
+        train_only_top_layers(model, 4)
+
+
+def test_squad_reads_gzipped_json(tmp_path):
+    import gzip
+
+    path = tmp_path / "squad.json.gz"
+    with gzip.open(path, "wt") as f:
+        json.dump(SQUAD, f)
+    assert load_squad(path)["answer"] == ["maria lopez", "lopez", "oslo"]

@@ -2,7 +2,8 @@
 
 The trainer only hands ``compute_metrics`` the generated ids and the labels; with
 ``include_for_metrics=["inputs"]`` it also hands over the input ids, which are decoded back into
-the source documents QUALS needs.
+the source documents QUALS needs. Under ``torchrun``/``accelerate launch`` every process gets
+all the gathered generations: each scores its share, and the scores are gathered back.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import torch.distributed as dist
 from transformers import EvalPrediction, PreTrainedTokenizerBase
+
+from ..core.batching import nan_mean
 
 
 def _decode(tokenizer: PreTrainedTokenizerBase, ids: Any) -> list[str]:
@@ -50,20 +54,31 @@ def quals_compute_metrics(
         summaries = _decode(tokenizer, eval_pred.predictions)
         sources = _decode(tokenizer, eval_pred.inputs)
         keep = [i for i, s in enumerate(summaries) if s.strip()]
-        result = (
-            metric.compute(
-                predictions=[summaries[i] for i in keep], sources=[sources[i] for i in keep]
-            )
-            if keep
-            else None
-        )
-        scores = result["scores"] if result else []
-        pairs = result["num_qa_pairs"] if result else []
+        scored = _score_shared(metric, [sources[i] for i in keep], [summaries[i] for i in keep])
+        scores = [s for s, _ in scored]
         unscored = len(summaries) - sum(not math.isnan(s) for s in scores)
         return {
-            "quals": result["quals"] if result else math.nan,
-            "quals_qa_pairs": sum(pairs) / len(summaries),
+            "quals": nan_mean(scores),
+            "quals_qa_pairs": sum(n for _, n in scored) / len(summaries),
             "quals_unscored": unscored / len(summaries),
         }
 
     return compute_metrics
+
+
+def _score_shared(metric: Any, sources: list[str], summaries: list[str]) -> list[tuple[float, int]]:
+    """(score, QA pairs) of every summary; with several processes each scores every n-th one
+    and all of them get the gathered results, in input order."""
+    rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+    mine = list(range(rank, len(summaries), world))
+    local: list[tuple[int, float, int]] = []
+    if mine:
+        result = metric.compute(
+            predictions=[summaries[i] for i in mine], sources=[sources[i] for i in mine]
+        )
+        local = list(zip(mine, result["scores"], result["num_qa_pairs"]))
+    if world > 1:
+        gathered: list[Any] = [None] * world
+        dist.all_gather_object(gathered, local)
+        local = [row for rows in gathered for row in rows]
+    return [(score, pairs) for _, score, pairs in sorted(local)]

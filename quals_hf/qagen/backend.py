@@ -58,7 +58,13 @@ class DecodeState:
 
 
 class QAGenBackend(ABC):
-    """How one kind of model reads inputs and continues targets; see the module docstring."""
+    """How one kind of model reads inputs and continues targets; see the module docstring.
+
+    Attributes:
+        default_format: the `QAGenFormat` preset `train_qagen` trains this kind of model into.
+    """
+
+    default_format: str
 
     def __init__(self, model: PreTrainedModel) -> None:
         self.model = model
@@ -137,12 +143,42 @@ class QAGenBackend(ABC):
         """Tokens a decoder reads before the generated ones and that are not generated."""
         return []
 
+    @abstractmethod
+    def training_example(self, prompt: list[int], target: list[int]) -> dict[str, list[int]]:
+        """A training example (``input_ids``, ``attention_mask``, ``labels``): loss on the
+        target tokens only."""
+
+    @abstractmethod
+    def _generated_columns(self, input_width: int) -> slice:
+        """Which columns of ``generate()``'s output the model generated."""
+
+    @torch.inference_mode()
+    def greedy(self, inputs: list[list[int]], max_new_tokens: int) -> list[list[int]]:
+        """Greedy generations for unpadded inputs (what a QAGen writes first; for metrics)."""
+        ids, mask = self.pad_inputs(inputs)
+        out = self.model.generate(
+            input_ids=ids.to(self.device),
+            attention_mask=mask.to(self.device),
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            num_beams=1,
+            pad_token_id=self.pad_id,
+        )
+        return out[:, self._generated_columns(ids.shape[1])].tolist()
+
 
 class EncoderDecoderBackend(QAGenBackend):
     """Seq2seq QAGens (BART, T5...): the encoder reads the input, the decoder starts from
     ``decoder_start_token_id``; that start step is taken once per input by `read`."""
 
     prompt_limit_includes_generation = False
+    default_format = "qagen"
+
+    def training_example(self, prompt: list[int], target: list[int]) -> dict[str, list[int]]:
+        return {"input_ids": prompt, "attention_mask": [1] * len(prompt), "labels": target}
+
+    def _generated_columns(self, input_width: int) -> slice:
+        return slice(len(self.prefix_tokens), None)
 
     def pad_inputs(self, inputs: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         return pad_sequences(inputs, self.pad_id)
@@ -184,6 +220,18 @@ class DecoderOnlyBackend(QAGenBackend):
     does, so a padded row gives the same logits as the row alone."""
 
     prompt_limit_includes_generation = True
+    default_format = "causal-qagen"
+
+    def training_example(self, prompt: list[int], target: list[int]) -> dict[str, list[int]]:
+        ids = prompt + target
+        return {
+            "input_ids": ids,
+            "attention_mask": [1] * len(ids),
+            "labels": [-100] * len(prompt) + target,
+        }
+
+    def _generated_columns(self, input_width: int) -> slice:
+        return slice(input_width, None)
 
     def pad_inputs(self, inputs: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         return pad_sequences(inputs, self.pad_id, left=True)

@@ -7,6 +7,7 @@ distinct answer text of a question, as the paper trains its QAGen.
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -32,6 +33,14 @@ def _rows(context: str, question: str, answers: Iterable[tuple[str, int]]) -> It
             }
 
 
+def read_json(path: str | Path) -> Any:
+    """A JSON document from a ``.json`` file or a gzip-compressed ``.json.gz`` one."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        return json.load(f)
+
+
 def _dataset(rows: Iterable[dict]) -> Any:
     from datasets import Dataset
 
@@ -52,9 +61,10 @@ def squad_rows(data: dict) -> Iterator[dict]:
 
 
 def load_squad(path: str | Path | None = None, split: str = "train") -> Any:
-    """SQuAD v1.1: from the original JSON file at ``path``, else ``rajpurkar/squad`` (online)."""
+    """SQuAD v1.1: from the original JSON file at ``path`` (``.json`` or ``.json.gz``), else
+    ``rajpurkar/squad`` (online)."""
     if path is not None:
-        return _dataset(squad_rows(json.loads(Path(path).read_text())))
+        return _dataset(squad_rows(read_json(path)))
     from datasets import load_dataset
 
     hub = load_dataset("rajpurkar/squad", split=split)
@@ -89,7 +99,7 @@ def newsqa_rows(data: dict, split: str = "train") -> Iterator[dict]:
 
 def load_newsqa(path: str | Path, split: str = "train") -> Any:
     """NewsQA-shaped JSON (the dataset must be built locally from CNN stories; no download)."""
-    return _dataset(newsqa_rows(json.loads(Path(path).read_text()), split))
+    return _dataset(newsqa_rows(read_json(path), split))
 
 
 def from_columns(

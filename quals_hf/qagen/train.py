@@ -1,9 +1,12 @@
-"""Train a QAGen: fine-tune a seq2seq model on QA data into the ``"qagen"`` format.
+"""Train a QAGen: fine-tune a seq2seq or decoder-only model on QA data.
 
-Input: the context (at most ``max_source_length`` tokens; a pair whose answer was cut off is
-dropped). Target: ``question <sep> answer``, with a dedicated ``<sep>`` token added to the
-tokenizer. The saved checkpoint carries its `QAGenFormat` in its config, so
-``QualsScorer.from_pretrained(path)`` needs no format argument.
+Input: the context in the format's prompt (at most ``max_source_length`` tokens, cut inside the
+context; a pair whose answer was cut off is dropped). Target: ``question <sep> answer`` then
+EOS: for a seq2seq model the ``"qagen"`` format with a dedicated ``<sep>`` token; for a
+decoder-only model the ``"causal-qagen"`` prompt (``Context: ...`` then ``Question and
+answer:``) with ``<sep>`` as plain text, the loss on the target tokens only. Everything that
+differs between the two goes through the model's `QAGenBackend`. The saved checkpoint carries its
+`QAGenFormat` in its config, so ``QualsScorer.from_pretrained(path)`` needs no format argument.
 
     quals-hf train-qagen --model_name_or_path facebook/bart-large --squad hub \
         --newsqa combined-newsqa-data-v1.json --output_dir qagen-bart-large
@@ -12,24 +15,21 @@ tokenizer. The saved checkpoint carries its `QAGenFormat` in its config, so
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from transformers import (
-    AutoModelForSeq2SeqLM,
-    AutoTokenizer,
     DataCollatorForSeq2Seq,
-    EvalPrediction,
-    PreTrainedTokenizerBase,
+    PreTrainedModel,
     Seq2SeqTrainer,
     Seq2SeqTrainingArguments,
 )
 
+from ..core.loading import load_qagen
 from .backend import QAGenBackend
 from .codec import QAGenCodec
 from .data import from_columns, load_newsqa, load_squad, mix, split_by_context
-from .formats import PRESETS, QAGenFormat, answer_in_summary
+from .formats import PRESETS, answer_in_summary
 
 logger = logging.getLogger("quals_hf")
 
@@ -39,7 +39,8 @@ class QAGenArguments:
     """What to fine-tune, on which QA data."""
 
     model_name_or_path: str = field(
-        default="facebook/bart-large", metadata={"help": "Seq2seq checkpoint to start from."}
+        default="facebook/bart-large",
+        metadata={"help": "Checkpoint to start from: seq2seq or decoder-only (causal LM)."},
     )
     squad: str | None = field(
         default=None,
@@ -59,6 +60,20 @@ class QAGenArguments:
     max_source_length: int = field(default=1024, metadata={"help": "Longest context, in tokens."})
     max_target_length: int = field(
         default=64, metadata={"help": "Longest `question <sep> answer`."}
+    )
+    train_top_layers: int | None = field(
+        default=None,
+        metadata={
+            "help": "Train only the top N decoder blocks and the decoder's final norm (all "
+            "else frozen): much faster on CPUs. Default: train everything."
+        },
+    )
+    format: str | None = field(
+        default=None,
+        metadata={
+            "help": "QAGen format preset; default 'qagen' for seq2seq, 'causal-qagen' for "
+            "decoder-only models."
+        },
     )
 
 
@@ -82,36 +97,29 @@ def _rouge_l(candidate: str, reference: str) -> float:
 
 def prepare_examples(
     qa: Any,
-    tokenizer: PreTrainedTokenizerBase,
-    fmt: QAGenFormat,
+    codec: QAGenCodec,
+    backend: QAGenBackend,
     max_source_length: int = 1024,
     max_target_length: int = 64,
 ) -> Any:
     """Tokenize QA rows into QAGen examples; drop pairs whose answer the truncation cut off.
 
-    The text columns stay beside ``input_ids`` and ``labels`` (remove them before training).
+    The prompt is cut inside the context, never in the format's prefix or suffix. The text
+    columns stay beside ``input_ids`` and ``labels`` (remove them before training).
     """
 
     def tokenize(batch: dict[str, list]) -> dict[str, list]:
-        enc = tokenizer(
-            [fmt.render_input(c) for c in batch["context"]],
-            truncation=True,
-            max_length=max_source_length,
-            return_offsets_mapping=True,
-        )
-        enc["answer_kept"] = []  # is the answer inside the kept part of the context?
-        for context, answer, start, offsets in zip(
-            batch["context"], batch["answer"], batch["answer_start"], enc.pop("offset_mapping")
-        ):
-            end_char = max((e for _, e in offsets), default=0) - len(fmt.input_prefix)
-            if start < 0:
-                start = context.find(answer)
-            enc["answer_kept"].append(start >= 0 and start + len(answer) <= end_char)
-        targets = [fmt.render_pair(q, a) for q, a in zip(batch["question"], batch["answer"])]
-        enc["labels"] = tokenizer(
-            text_target=targets, truncation=True, max_length=max_target_length
-        )["input_ids"]
-        return enc
+        prompts = codec.encode_inputs(batch["context"], max_source_length, "contexts")
+        columns: dict[str, list] = {"input_ids": [], "attention_mask": [], "labels": []}
+        columns["answer_kept"] = []
+        for prompt, question, answer in zip(prompts, batch["question"], batch["answer"]):
+            cut = len(prompt) >= max_source_length
+            kept = not cut or answer_in_summary(answer, codec.tokenizer.decode(prompt))
+            columns["answer_kept"].append(kept)
+            target = codec.target_ids(question, answer)[:max_target_length]
+            for name, ids in backend.training_example(prompt, target).items():
+                columns[name].append(ids)
+        return columns
 
     before = len(qa)
     qa = qa.map(tokenize, batched=True, desc="tokenizing")  # text columns kept, for metrics
@@ -126,35 +134,81 @@ def prepare_examples(
     return qa
 
 
-def qagen_metrics(
-    codec: QAGenCodec, contexts: list[str], questions: list[str]
-) -> Callable[[EvalPrediction], dict[str, float]]:
+def usability(
+    generations: list[list[int]], codec: QAGenCodec, contexts: list[str], questions: list[str]
+) -> dict[str, float]:
     """Whether generations are usable for QUALS: parse rate, answer-span rate, question ROUGE-L.
 
     Generations are parsed by the scorer's own `QAGenCodec`, so the parse rate is what QUALS
-    will see. ``contexts`` and ``questions`` are the evaluation rows' inputs and reference
-    questions, in evaluation order.
+    will see.
     """
+    parsed = spans = 0
+    rouge = 0.0
+    for ids, context, reference in zip(generations, contexts, questions):
+        pairs = codec.parse(ids)
+        if pairs:
+            parsed += 1
+            spans += answer_in_summary(pairs[0][1], context)
+            rouge += _rouge_l(pairs[0][0], reference)
+    n = max(len(contexts), 1)
+    return {"parse_rate": parsed / n, "answer_span_rate": spans / n, "question_rouge_l": rouge / n}
 
-    def compute(eval_pred: EvalPrediction) -> dict[str, float]:
-        predictions = eval_pred.predictions
-        predictions = predictions[0] if isinstance(predictions, tuple) else predictions
-        parsed = spans = 0
-        rouge = 0.0
-        for ids, context, reference in zip(predictions, contexts, questions):
-            pairs = codec.parse([int(t) for t in ids if t >= 0])
-            if pairs:
-                parsed += 1
-                spans += answer_in_summary(pairs[0][1], context)
-                rouge += _rouge_l(pairs[0][0], reference)
-        n = max(len(contexts), 1)
-        return {
-            "parse_rate": parsed / n,
-            "answer_span_rate": spans / n,
-            "question_rouge_l": rouge / n,
-        }
 
-    return compute
+class QAGenTrainer(Seq2SeqTrainer):
+    """A Seq2SeqTrainer whose evaluation also generates (greedy, through the backend) and
+    reports `usability`, for seq2seq and decoder-only QAGens alike."""
+
+    def __init__(
+        self, *args: Any, codec: QAGenCodec, eval_rows: Any, max_new_tokens: int, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.codec = codec
+        self.backend = QAGenBackend.for_model(self.model)
+        self.eval_rows = eval_rows
+        self.max_new_tokens = max_new_tokens
+
+    def evaluate(self, *args: Any, **kwargs: Any) -> dict[str, float]:
+        metrics = super().evaluate(*args, **kwargs)
+        prefix = kwargs.get("metric_key_prefix", "eval")
+        was_training = self.model.training
+        self.model.eval()
+        batch = self.args.per_device_eval_batch_size
+        prompts = list(self.eval_rows["prompt_ids"])
+        generations = [
+            ids
+            for start in range(0, len(prompts), batch)
+            for ids in self.backend.greedy(prompts[start : start + batch], self.max_new_tokens)
+        ]
+        self.model.train(was_training)
+        found = usability(
+            generations, self.codec, self.eval_rows["context"], self.eval_rows["question"]
+        )
+        found = {f"{prefix}_{name}": value for name, value in found.items()}
+        self.log(found)
+        metrics.update(found)
+        return metrics
+
+
+def train_only_top_layers(model: PreTrainedModel, n: int) -> int:
+    """Freeze everything but the top ``n`` decoder blocks and the decoder's final norm.
+
+    Returns the number of trainable parameters.
+    """
+    decoder = model.get_decoder()
+    norm = next(
+        (
+            getattr(decoder, name)
+            for name in ("norm", "final_layer_norm", "layer_norm")
+            if getattr(decoder, name, None) is not None
+        ),
+        None,
+    )
+    if not 0 < n <= len(decoder.layers):
+        raise ValueError(f"train_top_layers must be in 1..{len(decoder.layers)}, got {n}")
+    model.requires_grad_(False)
+    for module in [*decoder.layers[-n:], *([norm] if norm is not None else [])]:
+        module.requires_grad_(True)
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def train_qagen(
@@ -162,9 +216,10 @@ def train_qagen(
 ) -> tuple[Seq2SeqTrainer, dict[str, float]]:
     """Fine-tune ``qagen_args.model_name_or_path`` into a QAGen; saves it to ``output_dir``.
 
-    Returns the trainer and its final evaluation: ``eval_parse_rate`` (generations that parse
-    into a pair), ``eval_answer_span_rate`` (whose answer is a span of the input) and
-    ``eval_question_rouge_l`` (questions against the references).
+    Seq2seq and decoder-only checkpoints both work (``config.is_encoder_decoder`` decides).
+    Returns the trainer and its final evaluation: ``eval_loss``, ``eval_parse_rate``
+    (greedy generations that parse into a pair), ``eval_answer_span_rate`` (whose answer is a
+    span of the input) and ``eval_question_rouge_l`` (questions against the references).
     """
     from ..core.tables import load_table
 
@@ -177,35 +232,46 @@ def train_qagen(
         sources.append(from_columns(load_table(qagen_args.dataset)))
     if not sources:
         raise ValueError("no QA data: give --squad, --newsqa and/or --dataset")
-    fmt = PRESETS["qagen"]
-    tokenizer = AutoTokenizer.from_pretrained(qagen_args.model_name_or_path)
-    if fmt.separator not in tokenizer.get_vocab():
+    model, tokenizer = load_qagen(qagen_args.model_name_or_path, device="cpu")
+    model.train()
+    backend = QAGenBackend.for_model(model)
+    fmt = PRESETS[qagen_args.format or backend.default_format]
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if fmt.name == "qagen" and fmt.separator not in tokenizer.get_vocab():
         tokenizer.add_special_tokens({"additional_special_tokens": [fmt.separator]})
-    model = AutoModelForSeq2SeqLM.from_pretrained(qagen_args.model_name_or_path)
     if len(tokenizer) > model.get_input_embeddings().num_embeddings:
         model.resize_token_embeddings(len(tokenizer))
     model.config.qagen_format = fmt.to_dict()
+    if qagen_args.train_top_layers:
+        trainable = train_only_top_layers(model, qagen_args.train_top_layers)
+        logger.info(
+            "training %d parameters (top %d layers)", trainable, qagen_args.train_top_layers
+        )
+    codec = QAGenCodec(tokenizer, fmt, backend.eos_ids, tuple(backend.prefix_tokens))
 
     qa = mix(*sources, seed=training_args.seed)
     eval_size = min(qagen_args.eval_size, max(len(qa) // 10, 1))
     train_rows, eval_rows = split_by_context(qa, eval_size, seed=training_args.seed)
     lengths = (qagen_args.max_source_length, qagen_args.max_target_length)
-    train = prepare_examples(train_rows, tokenizer, fmt, *lengths)
-    evaluation = prepare_examples(eval_rows, tokenizer, fmt, *lengths)
-    text_columns = ["context", "question", "answer", "answer_start"]
-    backend = QAGenBackend.for_model(model)
-    codec = QAGenCodec(tokenizer, fmt, backend.eos_ids, tuple(backend.prefix_tokens))
-    metrics_fn = qagen_metrics(codec, list(evaluation["context"]), list(evaluation["question"]))
-    training_args.predict_with_generate = True
-    training_args.generation_max_length = qagen_args.max_target_length
-    trainer = Seq2SeqTrainer(
+    train = prepare_examples(train_rows, codec, backend, *lengths)
+    evaluation = prepare_examples(eval_rows, codec, backend, *lengths)
+    prompts = codec.encode_inputs(
+        list(evaluation["context"]), qagen_args.max_source_length, "contexts"
+    )
+    evaluation = evaluation.add_column("prompt_ids", prompts)
+    text_columns = ["context", "question", "answer", "answer_start", "prompt_ids"]
+    training_args.predict_with_generate = False
+    trainer = QAGenTrainer(
         model=model,
         args=training_args,
-        train_dataset=train.remove_columns(text_columns),
+        train_dataset=train.remove_columns(text_columns[:-1]),
         eval_dataset=evaluation.remove_columns(text_columns),
         processing_class=tokenizer,
         data_collator=DataCollatorForSeq2Seq(tokenizer, model=model),
-        compute_metrics=metrics_fn,
+        codec=codec,
+        eval_rows=evaluation,
+        max_new_tokens=qagen_args.max_target_length,
     )
     trainer.train()
     trainer.save_model()
