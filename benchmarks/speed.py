@@ -1,10 +1,11 @@
 """Speed of QUALS against batched QAGS and a naive reference-style QUALS, on real news text.
 
-Reads the article/summary pairs of ../shared/data/qags (never copied), builds same-size BART
-models from a config (random weights; no hub is reachable): the QAGen, QAGS' question
-generator (QG) and QAGS' extractive QA model. Random weights write no parsable text, so the
-work is pinned to realistic amounts: QUALS scores the 10 best of its 60 hypotheses, all 20
-tokens long; QAGS asks 10 questions of 12 tokens per summary and keeps them all.
+Reads the article/summary pairs of the QAGS annotations vendored with the package
+(`quals_hf.load_qags`), builds same-size BART models from a config (random weights; no hub is
+reachable): the QAGen, QAGS' question generator (QG) and QAGS' extractive QA model. Random
+weights write no parsable text, so the work is pinned to realistic amounts: QUALS scores the
+10 best of its 60 hypotheses, all 20 tokens long; QAGS asks 10 questions of 12 tokens per
+summary and keeps them all.
 
     python benchmarks/speed.py --size small --n 4        # smoke check: under a minute on CPU
     python benchmarks/speed.py --size base --n 8 --write docs/benchmarks.md
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import platform
 import re
 import sys
@@ -40,12 +40,11 @@ from transformers import (
 sys.path.insert(0, str(Path(__file__).parent))
 from naive_quals import naive_quals
 
-from quals_hf import QAPair, QualsScorer
+from quals_hf import QAPair, QualsScorer, load_qags
 from quals_hf.qagen.search import DiverseBeamOutput
 from quals_hf.qags import QagsScorer
 from quals_hf.qags.answers import regex_answer_candidates
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "qags"
 SIZES = {  # d_model, layers (encoder = decoder), heads, feed-forward width
     "small": (256, 2, 4, 1024),
     "base": (768, 6, 12, 3072),  # BART-base
@@ -56,9 +55,10 @@ PAIR_TOKENS, QUESTION_TOKENS, NUM_ANSWERS = 20, 12, 10
 
 
 def load_pairs(name: str, n: int) -> list[tuple[str, str]]:
-    """The first ``n`` (document, summary) pairs of a QAGS file."""
-    records = json.loads((DATA / f"qags_{name}.json").read_text())
-    return [(r["document"], r["summary"]) for r in records[:n]]
+    """The first ``n`` (document, summary) pairs of a QAGS set."""
+    data = load_qags(name)
+    rows = data.select(range(min(n, len(data))))
+    return list(zip(rows["document"], rows["summary"]))
 
 
 def train_tokenizer(texts: list[str]) -> PreTrainedTokenizerFast:
@@ -121,21 +121,28 @@ class PinnedQualsScorer(QualsScorer):
     """QUALS with the pair filter pinned: the ``max_pairs`` best hypotheses are scored as-is.
 
     Random weights write no ``question <sep> answer`` text, so the filter would drop everything;
-    pinning keeps the amount of work of a trained model. The time spent in the scoring passes is
-    recorded in ``stopwatch.seconds["scoring"]``.
+    pinning keeps the amount of work of a trained model. Each pair is scored on its generated
+    tokens with the search's log-probabilities as lp_y, as `QualsScorer` scores a one-pair
+    hypothesis. The time spent in the teacher-forced scoring passes (lp_x) is recorded in
+    ``stopwatch.seconds["scoring"]``.
     """
 
     stopwatch: Stopwatch
 
-    def _pairs_from_search(self, summary: str, out: DiverseBeamOutput) -> list[QAPair]:
-        n = self.config.max_pairs
+    def _pairs_from_search(
+        self, summary: str, out: DiverseBeamOutput
+    ) -> list[tuple[QAPair, torch.Tensor]]:
+        key = self.codec.pair_key("", "")
         return [
-            QAPair("", "", float(score), token_ids=seq[1 : 1 + int(length)].tolist())
-            for seq, length, score in zip(out.sequences[:n], out.lengths[:n], out.scores[:n])
+            (
+                QAPair("", "", score, token_ids=out.generated(i), token_key=key),
+                out.token_logprobs[i, : int(out.lengths[i])],
+            )
+            for i, score in enumerate(out.scores[: self.config.max_pairs].tolist())
         ]
 
-    def _score_batch(self, batch, summary_states=None):
-        return self.stopwatch.time("scoring", super()._score_batch, batch, summary_states)
+    def _token_logprobs(self, inputs, pairs):
+        return self.stopwatch.time("scoring", super()._token_logprobs, inputs, pairs)
 
 
 def ten_answers(summary: str) -> list[str]:
@@ -272,8 +279,8 @@ def report(args, rows, flops_per_summary: float, peak: float) -> str:
         targets.insert(1, ("QUALS ≥ 5× naive QUALS", ratio >= 5, f"{ratio:.1f}×"))
     lines += [
         "",
-        f"- QUALS time: scoring passes {scoring_share:.0%}, the rest {1 - scoring_share:.0%} "
-        "(search, encoding the summaries, pair selection)",
+        f"- QUALS time: scoring passes (lp_x) {scoring_share:.0%}, the rest "
+        f"{1 - scoring_share:.0%} (search, which also gives lp_y; encoding; pair selection)",
         f"- QUALS work: {flops_per_summary / 1e9:.1f} GFLOP per summary, achieved "
         f"{achieved / 1e9:.1f} GFLOP/s; plain {args.dtype} matmul on this machine "
         f"{peak / 1e9:.1f} GFLOP/s ({achieved / peak:.0%})",

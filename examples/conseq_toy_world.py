@@ -45,8 +45,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--conseq-epochs", type=float, default=2.0, help="the paper: 2 epochs")
     p.add_argument("--remine-every", type=int, default=0, help="re-mine every N steps (0: never)")
     p.add_argument("--loss", default="margin", choices=["unlikelihood", "margin", "sigmoid"])
-    p.add_argument("--select-ratio", type=float, default=0.3,
-                   help="share of documents with the worst negatives (and the best references)")
+    p.add_argument(
+        "--select-ratio",
+        type=float,
+        default=0.3,
+        help="share of documents with the worst negatives (and the best references)",
+    )
     p.add_argument("--qagen-dir", default=None, help="toy QAGen (default: trained and cached)")
     p.add_argument("--eval-docs", type=int, default=50, help="unseen stories for the report")
     return p.parse_args()
@@ -54,9 +58,13 @@ def parse_args() -> argparse.Namespace:
 
 def stories(n: int, seed: int) -> Dataset:
     examples = make_examples(n, seed=seed)
-    return Dataset.from_dict({"id": [f"s{seed}-{i}" for i in range(n)],
-                              "document": [e.document for e in examples],
-                              "summary": [e.summary for e in examples]})
+    return Dataset.from_dict(
+        {
+            "id": [f"s{seed}-{i}" for i in range(n)],
+            "document": [e.document for e in examples],
+            "summary": [e.summary for e in examples],
+        }
+    )
 
 
 def quals_of_generations(model, tokenizer, scorer: QualsScorer, data: Dataset) -> float:
@@ -77,50 +85,76 @@ def main() -> None:
         qagen, _ = load_or_train_toy_qagen(args.qagen_dir)
     scorer = QualsScorer(qagen.to(state.device), tokenizer, progress=False)
     train, held_out = stories(args.num_docs, seed=500), stories(args.eval_docs, seed=501)
-    tokenized = train.map(lambda b: tokenizer(b["document"], text_target=b["summary"]),
-                          batched=True, remove_columns=["document", "summary"])
+    tokenized = train.map(
+        lambda b: tokenizer(b["document"], text_target=b["summary"]),
+        batched=True,
+        remove_columns=["document", "summary"],
+    )
 
     torch.manual_seed(0)
     model = BartForConditionalGeneration(toy_bart_config(tokenizer))
     mle = Seq2SeqTrainer(
-        model=model, processing_class=tokenizer, train_dataset=tokenized,
+        model=model,
+        processing_class=tokenizer,
+        train_dataset=tokenized,
         data_collator=DataCollatorForSeq2Seq(tokenizer, model=model),
         args=Seq2SeqTrainingArguments(
-            output_dir=f"{args.output_dir}/mle", max_steps=args.mle_steps, learning_rate=3e-3,
-            per_device_train_batch_size=32, warmup_steps=min(20, args.mle_steps // 10),
-            logging_steps=50, save_strategy="no", report_to=[],
+            output_dir=f"{args.output_dir}/mle",
+            max_steps=args.mle_steps,
+            learning_rate=3e-3,
+            per_device_train_batch_size=32,
+            warmup_steps=min(20, args.mle_steps // 10),
+            logging_steps=50,
+            save_strategy="no",
+            report_to=[],
             use_cpu=not torch.cuda.is_available(),
         ),
     )
     mle.train()
     before = quals_of_generations(model, tokenizer, scorer, held_out)
 
-    mining = MiningConfig(batch_size=16, negative_ratio=args.select_ratio,
-                          positive_ratio=args.select_ratio)
-    sets = mine_contrastive_sets(model, tokenizer, train, scorer, mining,
-                                 progress=state.is_main_process)
+    mining = MiningConfig(
+        batch_size=16, negative_ratio=args.select_ratio, positive_ratio=args.select_ratio
+    )
+    sets = mine_contrastive_sets(
+        model, tokenizer, train, scorer, mining, progress=state.is_main_process
+    )
     config = ContrastiveConfig(
-        output_dir=f"{args.output_dir}/conseq", num_train_epochs=args.conseq_epochs,
-        learning_rate=1e-4, per_device_train_batch_size=4, contrastive_loss=args.loss,
-        label_smoothing_factor=0.1, logging_steps=5, save_strategy="steps",
-        save_steps=10, report_to=[],
+        output_dir=f"{args.output_dir}/conseq",
+        num_train_epochs=args.conseq_epochs,
+        learning_rate=1e-4,
+        per_device_train_batch_size=4,
+        contrastive_loss=args.loss,
+        label_smoothing_factor=0.1,
+        logging_steps=5,
+        save_strategy="steps",
+        save_steps=10,
+        report_to=[],
         use_cpu=not torch.cuda.is_available(),
     )
-    callbacks = [RemineCallback(sets, train, scorer, every_n_steps=args.remine_every,
-                                config=mining)] if args.remine_every else []
+    callbacks = (
+        [RemineCallback(sets, train, scorer, every_n_steps=args.remine_every, config=mining)]
+        if args.remine_every
+        else []
+    )
     # the paper trains on the selected documents; when re-mining selects others as training
     # goes, train on all of them: each batch trains those with an entry in the current round
-    trainer = ContrastiveTrainer(model=model, args=config, contrastive_sets=sets,
-                                 train_dataset=train if args.remine_every
-                                 else sets.filter_dataset(train),
-                                 processing_class=tokenizer,
-                                 callbacks=callbacks)
+    trainer = ContrastiveTrainer(
+        model=model,
+        args=config,
+        contrastive_sets=sets,
+        train_dataset=train if args.remine_every else sets.filter_dataset(train),
+        processing_class=tokenizer,
+        callbacks=callbacks,
+    )
     trainer.train()
     after = quals_of_generations(model, tokenizer, scorer, held_out)
     if state.is_main_process:
         print(f"\nselected {len(sets)} of {len(train)} documents (round {sets.round})")
-        print(f"QUALS of greedy summaries of {len(held_out)} unseen stories: "
-              f"MLE {before:.4f} -> ConSeq {after:.4f}")
+        print(
+            f"QUALS of greedy summaries of {len(held_out)} unseen stories: "
+            f"MLE {before:.4f} -> ConSeq {after:.4f}"
+        )
     state.wait_for_everyone()
     if dist.is_initialized():
         dist.destroy_process_group()

@@ -11,13 +11,14 @@ if TYPE_CHECKING:  # what the lazy loader below returns, for type checkers and I
     from .conseq.remine import RemineCallback
     from .conseq.sets import ContrastiveEntry, ContrastiveSets
     from .conseq.trainer import ContrastiveTrainer
-    from .core.loading import load_qagen, load_seq2seq
+    from .core.loading import load_seq2seq
     from .core.protocols import ConsistencyScorer
     from .metrics.install import METRIC_PATH, QAGS_METRIC_PATH, install_metric
     from .metrics.trainer import quals_compute_metrics
     from .qagen.backend import DecoderOnlyBackend, EncoderDecoderBackend, QAGenBackend
     from .qagen.data import load_newsqa, load_squad
     from .qagen.formats import PRESETS, QAGenFormat
+    from .qagen.loading import load_qagen
     from .qagen.search import DiverseBeamOutput, diverse_beam_search
     from .qagen.train import QAGenArguments, train_qagen
     from .qags import QagsConfig, QagsOutput, QagsQuestion, QagsScorer, token_f1
@@ -67,7 +68,7 @@ _EXPORTS = {
     "diverse_beam_search": ".qagen.search",
     "install_metric": ".metrics.install",
     "load_newsqa": ".qagen.data",
-    "load_qagen": ".core.loading",
+    "load_qagen": ".qagen.loading",
     "load_seq2seq": ".core.loading",
     "load_squad": ".qagen.data",
     "mine_contrastive_sets": ".conseq.mining",

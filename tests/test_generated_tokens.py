@@ -7,7 +7,7 @@ import torch
 from transformers import BartForConditionalGeneration
 
 from quals_hf import QAPair, QualsScorer
-from quals_hf.toy.models import toy_bart_config, toy_tokenizer
+from quals_hf.toy.models import toy_bart_config, toy_tokenizer, train_toy_qagen
 from quals_hf.toy.world import make_examples
 
 EXAMPLES = make_examples(6, seed=13)
@@ -61,3 +61,20 @@ def test_pairs_with_foreign_or_stale_tokens_are_re_tokenized_on_a_copy(toy_score
     assert ps.pair is not pair and ps.pair.token_key == second.codec.pair_key(
         pair.question, pair.answer
     )
+
+
+def test_a_qagen_trained_with_a_leading_bos_works_as_well(tmp_path):
+    """Labels that start with <s> (the transformers way): the model generates the BOS itself,
+    it is read as prefix and not scored, and faithful summaries still win (the toy QAGen of the
+    other tests is the fairseq way, without it)."""
+    model, tokenizer = train_toy_qagen(target_bos=True)
+    scorer = QualsScorer(model, tokenizer, progress=False)
+    examples = make_examples(100, seed=7)
+    sources = [e.document for e in examples]
+    faithful = scorer.score(sources, [e.summary for e in examples], return_details=True)
+    corrupted = scorer.score(sources, [e.corrupted_summary for e in examples], batch_size=20)
+    assert sum(f > c for f, c in zip(faithful.scores, corrupted.scores)) >= 90
+    pairs = [p for example in faithful.pairs for p in example]
+    assert pairs and all(p.prefix_ids == [tokenizer.bos_token_id] for p in pairs)
+    assert all(tokenizer.bos_token_id not in p.token_ids for p in pairs)
+    assert scorer.hand_made_prefix() == [tokenizer.bos_token_id]  # the probe sees it too

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import torch
 from transformers import (
-    AutoConfig,
-    AutoModelForCausalLM,
     AutoModelForSeq2SeqLM,
     AutoTokenizer,
     PreTrainedModel,
@@ -43,16 +41,4 @@ def load_seq2seq(
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Load a seq2seq model (a summarizer, QAGS' QG) and its tokenizer; CUDA when available."""
     model = AutoModelForSeq2SeqLM.from_pretrained(name_or_path, dtype=resolve_dtype(dtype))
-    return model.to(default_device(device)).eval(), AutoTokenizer.from_pretrained(name_or_path)
-
-
-def load_qagen(
-    name_or_path: str,
-    device: str | torch.device | None = None,
-    dtype: str | torch.dtype | None = None,
-) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """Load a QAGen: seq2seq or decoder-only, as its config's ``is_encoder_decoder`` says."""
-    config = AutoConfig.from_pretrained(name_or_path)
-    auto = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
-    model = auto.from_pretrained(name_or_path, dtype=resolve_dtype(dtype))
     return model.to(default_device(device)).eval(), AutoTokenizer.from_pretrained(name_or_path)

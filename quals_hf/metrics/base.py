@@ -9,7 +9,9 @@ from typing import Any, ClassVar, TypeVar
 import datasets
 import evaluate
 
+from ..core.batching import nan_mean
 from ..core.inputs import check_parallel
+from ..core.protocols import ScoredOutput
 
 T = TypeVar("T")
 
@@ -45,6 +47,8 @@ class SourceSummaryMetric(evaluate.Metric):
     """
 
     options: ClassVar[frozenset[str]] = frozenset()  # the metric's own option names
+    # the result's keys of the mean score, the per-example counts and the details
+    result_keys: ClassVar[tuple[str, str, str]]
 
     def __init__(self, **kwargs: Any) -> None:
         evaluate_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in EVALUATE_INIT_ARGS}
@@ -95,9 +99,13 @@ class SourceSummaryMetric(evaluate.Metric):
         """The scorer for one compute call; ``options`` are the call's merged options."""
         raise NotImplementedError
 
-    def _result(self, out: Any) -> dict[str, Any]:
-        """The result dict of a scorer's output."""
-        raise NotImplementedError
+    def _result(self, out: ScoredOutput, details: bool) -> dict[str, Any]:
+        """The result dict of a scorer's output, under this metric's `result_keys`."""
+        mean_key, count_key, details_key = self.result_keys
+        result = {mean_key: nan_mean(out.scores), "scores": out.scores, count_key: out.counts}
+        if details:
+            result[details_key] = [out.details(k) for k in range(len(out.scores))]
+        return result
 
     def _compute(
         self,
@@ -109,7 +117,8 @@ class SourceSummaryMetric(evaluate.Metric):
         self._check_options(options, "compute()")
         merged, return_details = self._call_options(options, return_details)
         scorer = self._scorer_for(merged)
-        return self._result(scorer.score(sources, predictions, return_details=return_details))
+        out = scorer.score(sources, predictions, return_details=return_details)
+        return self._result(out, return_details)
 
     def add_batch(self, *, predictions=None, references=None, **kwargs):
         """Add summaries (``predictions``) and their ``sources``; bad items raise at once."""

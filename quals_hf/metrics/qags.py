@@ -13,7 +13,7 @@ from typing import Any
 import evaluate
 
 from ..qags.answers import get_answer_extractor
-from ..qags.scorer import QagsConfig, QagsOutput, QagsScorer
+from ..qags.scorer import QagsConfig, QagsScorer
 from .base import SourceSummaryMetric, load_checkpoint
 
 DEFAULT_QG_CHECKPOINT = "lmqg/t5-base-squad-qg"
@@ -91,18 +91,6 @@ def _shared_qags(
     )
 
 
-def qags_output_to_dict(out: QagsOutput) -> dict[str, Any]:
-    """The metric's result dict for a `QagsOutput`."""
-    result: dict[str, Any] = {
-        "qags": out.mean,
-        "scores": out.scores,
-        "num_questions": out.num_questions,
-    }
-    if out.questions is not None:
-        result["questions"] = [out.details(k) for k in range(len(out.scores))]
-    return result
-
-
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class Qags(SourceSummaryMetric):
     """QAGS as an evaluate metric. Load-time keyword arguments set the defaults of `compute`.
@@ -112,6 +100,7 @@ class Qags(SourceSummaryMetric):
     """
 
     options = OPTIONS
+    result_keys = ("qags", "num_questions", "questions")
 
     def __init__(self, scorer: QagsScorer | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -160,6 +149,3 @@ class Qags(SourceSummaryMetric):
             progress=merged.pop("progress", base.progress),
             **merged,
         )
-
-    def _result(self, out: QagsOutput) -> dict[str, Any]:
-        return qags_output_to_dict(out)

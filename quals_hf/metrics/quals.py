@@ -15,9 +15,9 @@ from typing import Any
 import evaluate
 import torch
 
-from ..core.loading import load_qagen
 from ..qagen.formats import QAGenFormat
-from ..scoring.scorer import QualsConfig, QualsOutput, QualsScorer
+from ..qagen.loading import load_qagen
+from ..scoring.scorer import QualsConfig, QualsScorer
 from .base import SourceSummaryMetric, load_checkpoint
 
 DEFAULT_CHECKPOINT = "lmqg/t5-base-squad-qag"
@@ -87,18 +87,6 @@ def _shared_qagen(
     return load_checkpoint(load_qagen, checkpoint, device=device, dtype=dtype)
 
 
-def output_to_dict(out: QualsOutput) -> dict[str, Any]:
-    """The metric's result dict for a `QualsOutput`."""
-    result: dict[str, Any] = {
-        "quals": out.mean,
-        "scores": out.scores,
-        "num_qa_pairs": out.num_pairs,
-    }
-    if out.pair_scores is not None:
-        result["qa_pairs"] = [out.details(k) for k in range(len(out.scores))]
-    return result
-
-
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class Quals(SourceSummaryMetric):
     """QUALS as an evaluate metric. Load-time keyword arguments set the defaults of `compute`.
@@ -109,6 +97,7 @@ class Quals(SourceSummaryMetric):
     """
 
     options = OPTIONS
+    result_keys = ("quals", "num_qa_pairs", "qa_pairs")
 
     def __init__(
         self,
@@ -158,6 +147,3 @@ class Quals(SourceSummaryMetric):
                 fmt = DEFAULT_FORMAT
             config = None
         return QualsScorer(model, tokenizer, format=fmt, config=config, **options)
-
-    def _result(self, out: QualsOutput) -> dict[str, Any]:
-        return output_to_dict(out)

@@ -23,6 +23,7 @@ class QAGenCodec:
         format: its `QAGenFormat`.
         eos_ids: the model's end-of-sequence ids (the first one ends every target).
         dropped_ids: further ids that are not text when decoding (the decoder start token).
+        model_name: the model's name or path, part of `key` with the tokenizer and format.
     """
 
     def __init__(
@@ -31,13 +32,15 @@ class QAGenCodec:
         format: QAGenFormat,
         eos_ids: list[int],
         dropped_ids: tuple[int, ...] = (),
+        model_name: str = "",
     ) -> None:
         self.tokenizer = tokenizer
         self.format = format
         self.eos_id = eos_ids[0]
         self._drop = {tokenizer.pad_token_id, tokenizer.bos_token_id, *eos_ids, *dropped_ids}
+        vocab = sorted(tokenizer.get_vocab().items())
         fingerprint = json.dumps(
-            [type(tokenizer).__name__, sorted(tokenizer.get_vocab().items()), format.to_dict()]
+            [type(tokenizer).__name__, vocab, format.to_dict(), eos_ids, dropped_ids, model_name]
         )
         self.key = hashlib.sha1(fingerprint.encode()).hexdigest()[:16]
 

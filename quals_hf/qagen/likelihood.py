@@ -27,7 +27,8 @@ def target_token_logprobs(
         inputs: input token ids, one list per input (unpadded).
         targets: for each input, its targets as ``(prefix_ids, token_ids)``: after reading the
             input, the model reads the prefix, then the tokens; only ``token_ids`` are scored.
-        state: the backend's state after reading ``inputs``, if the caller already has it.
+        state: the backend's state after reading ``inputs``, if the caller already has it
+            (it is used up: its cache is extended in place).
 
     Returns:
         For each input, for each target, a float tensor of ``len(token_ids)`` log-probabilities.

@@ -25,11 +25,11 @@ from transformers import (
     Seq2SeqTrainingArguments,
 )
 
-from ..core.loading import load_qagen
 from .backend import QAGenBackend
 from .codec import QAGenCodec
 from .data import from_columns, load_newsqa, load_squad, mix, split_by_context
 from .formats import PRESETS, answer_in_summary
+from .loading import load_qagen
 
 logger = logging.getLogger("quals_hf")
 
@@ -105,20 +105,26 @@ def prepare_examples(
     """Tokenize QA rows into QAGen examples; drop pairs whose answer the truncation cut off.
 
     The prompt is cut inside the context, never in the format's prefix or suffix. The text
-    columns stay beside ``input_ids`` and ``labels`` (remove them before training).
+    columns and ``prompt_ids`` (what the model reads before its target) stay beside
+    ``input_ids`` and ``labels`` (remove them before training).
     """
 
     def tokenize(batch: dict[str, list]) -> dict[str, list]:
         prompts = codec.encode_inputs(batch["context"], max_source_length, "contexts")
-        columns: dict[str, list] = {"input_ids": [], "attention_mask": [], "labels": []}
+        columns: dict[str, list] = {
+            name: [] for name in ("input_ids", "attention_mask", "labels", "prompt_ids")
+        }
         columns["answer_kept"] = []
         for prompt, question, answer in zip(prompts, batch["question"], batch["answer"]):
             cut = len(prompt) >= max_source_length
             kept = not cut or answer_in_summary(answer, codec.tokenizer.decode(prompt))
             columns["answer_kept"].append(kept)
-            target = codec.target_ids(question, answer)[:max_target_length]
+            target = codec.target_ids(question, answer)
+            if len(target) > max_target_length:  # cut, but still end with EOS
+                target = [*target[: max_target_length - 1], codec.eos_id]
             for name, ids in backend.training_example(prompt, target).items():
                 columns[name].append(ids)
+            columns["prompt_ids"].append(prompt)
         return columns
 
     before = len(qa)
@@ -243,6 +249,8 @@ def train_qagen(
     if len(tokenizer) > model.get_input_embeddings().num_embeddings:
         model.resize_token_embeddings(len(tokenizer))
     model.config.qagen_format = fmt.to_dict()
+    # targets are trained without a leading BOS: the checkpoint must not force one
+    model.generation_config.forced_bos_token_id = None
     if qagen_args.train_top_layers:
         trainable = train_only_top_layers(model, qagen_args.train_top_layers)
         logger.info(
@@ -253,19 +261,19 @@ def train_qagen(
     qa = mix(*sources, seed=training_args.seed)
     eval_size = min(qagen_args.eval_size, max(len(qa) // 10, 1))
     train_rows, eval_rows = split_by_context(qa, eval_size, seed=training_args.seed)
-    lengths = (qagen_args.max_source_length, qagen_args.max_target_length)
+    source_limit = qagen_args.max_source_length
+    if backend.prompt_limit_includes_generation and backend.max_positions:
+        # a decoder-only model reads prompt and target in one window
+        source_limit = min(source_limit, backend.max_positions - qagen_args.max_target_length)
+    lengths = (source_limit, qagen_args.max_target_length)
     train = prepare_examples(train_rows, codec, backend, *lengths)
     evaluation = prepare_examples(eval_rows, codec, backend, *lengths)
-    prompts = codec.encode_inputs(
-        list(evaluation["context"]), qagen_args.max_source_length, "contexts"
-    )
-    evaluation = evaluation.add_column("prompt_ids", prompts)
     text_columns = ["context", "question", "answer", "answer_start", "prompt_ids"]
     training_args.predict_with_generate = False
     trainer = QAGenTrainer(
         model=model,
         args=training_args,
-        train_dataset=train.remove_columns(text_columns[:-1]),
+        train_dataset=train.remove_columns(text_columns),
         eval_dataset=evaluation.remove_columns(text_columns),
         processing_class=tokenizer,
         data_collator=DataCollatorForSeq2Seq(tokenizer, model=model),

@@ -17,11 +17,11 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from ..core.batching import batched_apply, nan_mean
 from ..core.inputs import check_parallel, check_texts, default_max_length
-from ..core.loading import load_qagen
 from ..qagen.backend import QAGenBackend
 from ..qagen.codec import QAGenCodec
 from ..qagen.formats import QAGenFormat
 from ..qagen.likelihood import target_token_logprobs
+from ..qagen.loading import load_qagen
 from ..qagen.search import DiverseBeamOutput, diverse_beam_search
 from .explain import Explanation
 from .pairs import PairScore, QAPair, answer_in_summary, quals_from_pair_scores, select_pairs
@@ -155,7 +155,11 @@ class QualsScorer:
         self.progress = progress
         self.backend = QAGenBackend.for_model(model)
         self.codec = QAGenCodec(
-            tokenizer, self.format, self.backend.eos_ids, tuple(self.backend.prefix_tokens)
+            tokenizer,
+            self.format,
+            self.backend.eos_ids,
+            tuple(self.backend.prefix_tokens),
+            model.config.name_or_path,
         )
         self.max_input_length = self._input_limit()
         self._hand_made_prefix: list[int] | None = None
@@ -220,20 +224,25 @@ class QualsScorer:
     ) -> list[tuple[QAPair, torch.Tensor | None]]:
         """Parse, filter and select one summary's pairs, each with its lp_y token log-probs.
 
-        A hypothesis that holds exactly one pair is scored on its own generated tokens (a BOS
-        it generated first is read, not scored) with the search's log-probabilities as lp_y;
-        pairs of a hypothesis that holds several (``pair_delimiter`` formats) are tokenized
-        from their text and get ``None``: their lp_y is computed teacher-forced.
+        A finished hypothesis of a one-pair-per-sequence format is scored on its own generated
+        tokens (a BOS it generated first is read, not scored) with the search's
+        log-probabilities as lp_y. Other pairs (cut at ``max_new_tokens`` before EOS, or from
+        formats with a ``pair_delimiter``, whose hypotheses cannot be cut into per-pair tokens)
+        are tokenized from their text like hand-made pairs and get ``None``: their lp_y is
+        computed teacher-forced.
         """
         bos = self.tokenizer.bos_token_id
+        eos = set(self.backend.eos_ids)
+        one_pair = self.format.pair_delimiter is None
         candidates: list[tuple[QAPair, torch.Tensor | None]] = []
         for i, score in enumerate(out.scores.tolist()):
             generated = out.generated(i)
+            finished = bool(generated) and generated[-1] in eos
             parsed = self.codec.parse(generated)
             kept = [(q, a) for q, a in parsed if answer_in_summary(a, summary)]
             for question, answer in kept:
                 pair = QAPair(question, answer, score)
-                if len(parsed) == 1:
+                if one_pair and finished:
                     skip = int(bos is not None and generated[:1] == [bos] and len(generated) > 1)
                     pair.prefix_ids, pair.token_ids = generated[:skip], generated[skip:]
                     pair.token_key = self.codec.pair_key(question, answer)

@@ -106,11 +106,14 @@ def train_toy_seq2seq(
     learning_rate: float = 5e-3,
     seed: int = TRAIN_SEED,
     verbose: bool = False,
+    target_bos: bool = False,
 ) -> tuple[BartForConditionalGeneration, PreTrainedTokenizerFast]:
     """Train a small BART from scratch on ``(input text, target text)`` pairs.
 
     A plain AdamW loop (faster than a Trainer for a model this small), deterministic for a
-    given seed and thread count. Returns ``(model, tokenizer)``, saved to ``output_dir`` if set.
+    given seed and thread count. ``target_bos`` starts every label with ``<s>``, as
+    checkpoints fine-tuned with a BOS-adding target template do (the default: none, as
+    fairseq-style checkpoints). Returns ``(model, tokenizer)``, saved to ``output_dir`` if set.
     """
     torch.manual_seed(seed)
     tokenizer = toy_tokenizer()
@@ -123,7 +126,12 @@ def train_toy_seq2seq(
             padding=True,
             return_tensors="pt",
         )
-        enc["labels"][enc["labels"] == tokenizer.pad_token_id] = -100
+        labels = enc["labels"]
+        if target_bos:
+            bos = torch.full((labels.shape[0], 1), tokenizer.bos_token_id)
+            labels = torch.cat([bos, labels], dim=1)
+        labels[labels == tokenizer.pad_token_id] = -100
+        enc["labels"] = labels
         return enc
 
     _train(model, pairs, make_batch, steps, batch_size, learning_rate, seed, verbose)
