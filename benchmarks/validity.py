@@ -414,8 +414,9 @@ def evaluate_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
     # run) extends a smaller one instead of starting over
     order = list(range(len(data["id"])))
     random.Random(SAMPLE_SEED).shuffle(order)
-    if args.n is not None:
-        order = order[: args.n]
+    limit = args.n.get(name, args.n.get("all"))
+    if limit is not None:
+        order = order[:limit]
     data["order"] = order
     assert data["id"] == list(range(len(data["id"])))
     ids = order  # every metric is measured on the same summaries
@@ -645,7 +646,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--qagen", type=Path, help="decoder-only QAGen folder (QUALS, likelihood)")
     parser.add_argument(
-        "--n", type=int, help="a seeded random sample of N summaries per set (smoke, partial runs)"
+        "--n",
+        nargs="+",
+        default=[],
+        metavar="N|SET=N",
+        help="a seeded random sample of N summaries per set, or per named set (xsum=120): "
+        "smoke checks and partial runs",
     )
     parser.add_argument("--sets", nargs="+", choices=QAGS_NAMES, default=list(QAGS_NAMES))
     parser.add_argument("--batch-size", type=int, default=8, help="summaries per batch")
@@ -655,8 +661,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-quals", action="store_true", help="baselines only")
     parser.add_argument("--skip-likelihood", action="store_true", help="no likelihood baseline")
     args = parser.parse_args(argv)
-    if args.n is not None and args.n < 3:
-        parser.error("--n must be at least 3 (correlations need three points)")
+    limits: dict[str, int] = {}
+    for item in args.n:
+        name, _, value = item.rpartition("=")
+        if name not in ("", *QAGS_NAMES) or not value.isdigit() or int(value) < 3:
+            parser.error(f"--n {item}: give N or SET=N with N >= 3 (correlations need 3 points)")
+        limits[name or "all"] = int(value)
+    args.n = limits
     if args.batch_size < 1:
         parser.error("--batch-size must be at least 1")
     needs_model = not (args.skip_quals and args.skip_likelihood)
