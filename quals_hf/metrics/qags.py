@@ -12,7 +12,6 @@ from typing import Any
 
 import evaluate
 
-from ..qags.answers import get_answer_extractor
 from ..qags.scorer import QagsConfig, QagsScorer
 from .base import SourceSummaryMetric, load_checkpoint
 
@@ -47,7 +46,8 @@ Args:
     sources (`list` of `str`): their source documents, in the same order.
     qg_checkpoint (`str`, optional): question generation seq2seq model (Hub id or path).
     qa_checkpoint (`str`, optional): extractive QA model (Hub id or path).
-    answer_extractor (`str`, optional): "spacy" (needs spaCy and en_core_web_sm), "regex".
+    answer_extractor (`str`, optional): "spacy" (default; needs spaCy and the pipeline named by
+        spacy_model, default en_core_web_sm) or "regex" (no dependency).
     device (`str`, optional): "cuda", "cpu", ...; default: CUDA when available.
     dtype (`str`, optional): "bf16" or "fp16" to run the models in half precision.
     batch_size (`int`, optional): summaries per batch (default 8).
@@ -77,14 +77,18 @@ OPTIONS = frozenset(
 
 @functools.lru_cache(maxsize=2)
 def _shared_qags(
-    qg_checkpoint: str, qa_checkpoint: str, answer_extractor: str, device: str | None, dtype: Any
+    qg_checkpoint: str, qa_checkpoint: str, device: str | None, dtype: Any
 ) -> QagsScorer:
-    """One loaded pair of models per checkpoints, device and dtype, and process."""
+    """One loaded pair of models per checkpoints, device and dtype, and process.
+
+    Only the models are shared; each compute call builds its own extractor (spaCy pipelines
+    are cached by name in `load_spacy`).
+    """
     return load_checkpoint(
         QagsScorer.from_pretrained,
         qg_checkpoint,
         qa_checkpoint,
-        answer_extractor,
+        "regex",
         option="qg_checkpoint= and qa_checkpoint=",
         device=device,
         dtype=dtype,
@@ -122,10 +126,12 @@ class Qags(SourceSummaryMetric):
         ``scorer`` passed at load time is used, and ``device``/``dtype`` cannot apply to it.
         """
         loading = {k: merged.pop(k, None) for k in _LOAD_OPTIONS}
-        extractor = loading["answer_extractor"]
+        # an explicit extractor wins; a spacy_model alone asks for spaCy
+        extractor = loading["answer_extractor"] or ("spacy" if "spacy_model" in merged else None)
         if self.scorer is not None and not (loading["qg_checkpoint"] or loading["qa_checkpoint"]):
             self._check_scorer_options(loading["device"], loading["dtype"])
             base = self.scorer
+            extractor = extractor or base.extract_answers
         else:
             qg_checkpoint = loading["qg_checkpoint"] or DEFAULT_QG_CHECKPOINT
             if qg_checkpoint == DEFAULT_QG_CHECKPOINT:
@@ -133,7 +139,6 @@ class Qags(SourceSummaryMetric):
             base = _shared_qags(
                 qg_checkpoint,
                 loading["qa_checkpoint"] or DEFAULT_QA_CHECKPOINT,
-                extractor or "spacy",
                 loading["device"],
                 loading["dtype"],
             )
@@ -143,7 +148,7 @@ class Qags(SourceSummaryMetric):
             base.qg_tokenizer,
             base.qa_model,
             base.qa_tokenizer,
-            get_answer_extractor(extractor) if extractor else base.extract_answers,
+            extractor or "spacy",
             config=base.config,
             batch_size=batch_size,
             progress=merged.pop("progress", base.progress),

