@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import types
 from pathlib import Path
 
 import evaluate
@@ -103,7 +104,7 @@ def test_space_folder_loads_from_wherever_it_is_pushed(toy_scorer, expected, tmp
         "## Citation",
     ):
         assert section in card
-    assert "launch_gradio_widget" in (space / "app.py").read_text()
+    assert "build_space(module" in (space / "app.py").read_text()
     assert "quals_hf" in (space / "requirements.txt").read_text().split()
     metric = evaluate.load(str(space), scorer=toy_scorer)
     _assert_same(metric.compute(predictions=SUMMARIES, sources=SOURCES), expected)
@@ -247,3 +248,51 @@ def test_compute_metrics_under_two_processes_scores_half_each_and_gives_one_proc
     for rank in outputs[2]:
         for key, value in single["metrics"].items():
             assert rank["metrics"][key] == pytest.approx(value, abs=1e-6), key
+
+
+class _FakeGradio(types.ModuleType):
+    """Just enough of gradio for `build_space` to build its page: records what is clicked."""
+
+    class Error(Exception):
+        pass
+
+    def __init__(self) -> None:
+        super().__init__("gradio")
+        self.clicks, self.markdown = [], []
+
+    def _component(self, *args, **kwargs):
+        fake = self
+
+        class Component:
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                return False
+
+            def click(self, fn, inputs, outputs, **kwargs):
+                fake.clicks.append(fn)
+
+        return Component()
+
+    Blocks = Row = Textbox = Button = Number = Dataframe = Examples = _component
+
+    def Markdown(self, text):
+        self.markdown.append(text)
+
+
+def test_space_page_shows_the_metrics_score_and_pairs(toy_scorer, expected, monkeypatch):
+    fake = _FakeGradio()
+    monkeypatch.setitem(sys.modules, "gradio", fake)
+    from quals_hf.metrics.space import build_space, metric_card
+
+    card = metric_card(Path(METRIC_PATH) / "README.md")
+    assert card.startswith("# Metric Card for QUALS") and "sdk_version" not in card
+    build_space(evaluate.load(METRIC_PATH, scorer=toy_scorer), card=card)
+    assert card in fake.markdown and len(fake.clicks) == 1
+    value, table = fake.clicks[0](SOURCES[3], SUMMARIES[3])
+    assert value == pytest.approx(expected.scores[3], abs=1e-5)
+    assert list(table.columns) == ["question", "answer", "lp_x", "lp_y", "consistency"]
+    assert list(table["question"]) == [p.pair.question for p in expected.pair_scores[3]]
+    with pytest.raises(_FakeGradio.Error, match="Enter a source"):
+        fake.clicks[0](SOURCES[3], "  ")

@@ -1,4 +1,4 @@
-"""The Hub Space of the quals metric: evaluate's gradio widget over `quals.py` beside it.
+"""The Hub Space of the quals metric: a gradio page (`quals_hf.metrics.space`) over `quals.py`.
 
 Set the Space variables QUALS_CHECKPOINT and QUALS_FORMAT to score with another QAGen.
 """
@@ -7,11 +7,12 @@ import os
 from pathlib import Path
 
 import evaluate
-from evaluate.utils import launch_gradio_widget
+
+from quals_hf.metrics.space import build_space, metric_card
 
 module = evaluate.load(
     str(Path(__file__).parent),
     checkpoint=os.environ.get("QUALS_CHECKPOINT", "lmqg/t5-base-squad-qag"),
     format=os.environ.get("QUALS_FORMAT", "lmqg"),
 )
-launch_gradio_widget(module)
+build_space(module, card=metric_card(Path(__file__).with_name("README.md"))).launch()
