@@ -107,8 +107,11 @@ def train_toy_seq2seq(
     seed: int = TRAIN_SEED,
     verbose: bool = False,
     target_bos: bool = False,
+    d_model: int = 64,
+    layers: int = 2,
 ) -> tuple[BartForConditionalGeneration, PreTrainedTokenizerFast]:
-    """Train a small BART from scratch on ``(input text, target text)`` pairs.
+    """Train a small BART (``d_model`` wide, ``layers`` deep) from scratch on pairs of
+    ``(input text, target text)``.
 
     A plain AdamW loop (faster than a Trainer for a model this small), deterministic for a
     given seed and thread count. ``target_bos`` starts every label with ``<s>``, as
@@ -117,7 +120,7 @@ def train_toy_seq2seq(
     """
     torch.manual_seed(seed)
     tokenizer = toy_tokenizer()
-    model = BartForConditionalGeneration(toy_bart_config(tokenizer))
+    model = BartForConditionalGeneration(toy_bart_config(tokenizer, d_model, layers))
 
     def make_batch(batch: list[tuple[str, str]]) -> dict[str, torch.Tensor]:
         enc = tokenizer(

@@ -162,8 +162,12 @@ def sample_story(rng: random.Random) -> Story:
     )
 
 
-def render_document(s: Story, rng: random.Random) -> str:
-    """A news-like document stating every fact of the story, in varied order and phrasing."""
+def render_document(s: Story, rng: random.Random, omit_number: bool = False) -> str:
+    """A news-like document stating every fact of the story, in varied order and phrasing.
+
+    ``omit_number`` leaves out the sentence with the number of jobs (the random draws are the
+    same either way, so the rest of the document does not change).
+    """
     opening = rng.choice(
         [
             f"{s.leader} , the chief executive of {s.company} , opened a new {s.facility} "
@@ -191,21 +195,29 @@ def render_document(s: Story, rng: random.Random) -> str:
             "the building was finished ahead of schedule .",
         ]
     )
-    middle = [jobs, mayor]
-    rng.shuffle(middle)
+    middle = [mayor] if omit_number else [jobs, mayor]
+    rng.shuffle([jobs, mayor] if omit_number else middle)  # the same draws either way
     return " ".join([opening, *middle, filler])
 
 
-def render_summary(s: Story, rng: random.Random) -> str:
-    """A one-sentence summary of the story's main facts (not the mayor, not the day)."""
-    return rng.choice(
-        [
+def render_summary(s: Story, rng: random.Random, with_number: bool = True) -> str:
+    """A one-sentence summary of the story's main facts (not the mayor, not the day).
+
+    ``with_number=False``: the same sentence without the number of jobs.
+    """
+    if with_number:
+        templates = [
             f"{s.leader} of {s.company} opened a new {s.facility} in {s.city} that will "
             f"employ {s.number} people .",
             f"a new {s.company} {s.facility} in {s.city} , opened by {s.leader} , will "
             f"employ {s.number} people .",
         ]
-    )
+    else:
+        templates = [
+            f"{s.leader} of {s.company} opened a new {s.facility} in {s.city} .",
+            f"a new {s.company} {s.facility} in {s.city} was opened by {s.leader} .",
+        ]
+    return rng.choice(templates)
 
 
 def corrupt(s: Story, kind: str, rng: random.Random) -> Story:
