@@ -426,3 +426,56 @@ def test_two_processes_of_batch_2_equal_one_process_of_batch_4(tmp_path, torchru
     initial = torch.cat([p.detach().flatten() for p in start.parameters()])
     assert (single - initial).abs().max().item() > 1e-3  # the step did something
     assert (single - double).abs().max().item() < 1e-5
+
+
+def _repeated_sources(self, model, inputs, owner, decoder_input_ids):
+    """The forward before sources were encoded once: each source repeated per target."""
+    return model(
+        input_ids=inputs["input_ids"][owner],
+        attention_mask=inputs["attention_mask"][owner],
+        decoder_input_ids=decoder_input_ids,
+        use_cache=False,
+    )
+
+
+@pytest.mark.parametrize("loss,mle_weight", [("unlikelihood", 0.5), ("sigmoid", 0.0)])
+def test_encoding_each_source_once_changes_neither_loss_nor_step(
+    random_toy_model, tmp_path, monkeypatch, loss, mle_weight
+):
+    model, tokenizer = random_toy_model
+    ref_model = copy.deepcopy(model)
+    with torch.no_grad():  # a reference model that differs from the policy
+        for p in ref_model.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    results = []
+    for forward in (None, _repeated_sources):
+        if forward is not None:
+            monkeypatch.setattr(ContrastiveTrainer, "_forward_targets", forward)
+        trained = copy.deepcopy(model).train()
+        trainer = ContrastiveTrainer(
+            model=trained,
+            args=_config(
+                tmp_path / str(forward is None),
+                max_steps=1,
+                optim="sgd",
+                learning_rate=0.5,
+                max_grad_norm=0.0,
+                contrastive_loss=loss,
+                mle_weight=mle_weight,
+                label_smoothing_factor=0.1,
+            ),
+            contrastive_sets=_sets(4, with_negative=lambda i: i != 2),
+            train_dataset=_dataset(4),
+            processing_class=tokenizer,
+            ref_model=ref_model,
+        )
+        batch = next(iter(trainer.get_train_dataloader()))
+        loss_value = trainer.compute_loss(trained, batch).item()
+        trainer.train()
+        params = torch.cat([p.detach().flatten() for p in trained.parameters()])
+        results.append((loss_value, params))
+    (loss_once, after_once), (loss_repeated, after_repeated) = results
+    assert loss_once > 0.1 and abs(loss_once - loss_repeated) < 1e-6
+    before = torch.cat([p.detach().flatten() for p in model.parameters()])
+    assert (after_once - before).abs().max().item() > 1e-3  # the step did something
+    assert (after_once - after_repeated).abs().max().item() < 1e-6

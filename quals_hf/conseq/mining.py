@@ -181,13 +181,18 @@ def _mine_batch(
             num_beams=1,
         )
     texts = [t.strip() for t in tokenizer.batch_decode(out, skip_special_tokens=True)]
-    all_sources = [s for s in sources for _ in range(k)] + sources
-    all_refs = [r for r in references for _ in range(k)] + references
-    scores = _score(score_fn, all_sources, texts + references, all_refs)
-    n = len(sources)
+    # each source's k candidates and its reference side by side: a scorer batches equal
+    # sources together and reads each once (see `target_token_logprobs`)
+    groups = [[*texts[i * k : (i + 1) * k], ref] for i, ref in enumerate(references)]
+    scores = _score(
+        score_fn,
+        [s for s in sources for _ in range(k + 1)],
+        [t for group in groups for t in group],
+        [r for r in references for _ in range(k + 1)],
+    )
     return [
-        (texts[i * k : (i + 1) * k], scores[i * k : (i + 1) * k], scores[n * k + i])
-        for i in range(n)
+        (group[:k], scores[i * (k + 1) : i * (k + 1) + k], scores[i * (k + 1) + k])
+        for i, group in enumerate(groups)
     ]
 
 

@@ -1,10 +1,10 @@
 """`ContrastiveTrainer`: ConSeq contrastive training as a drop-in for `Seq2SeqTrainer`.
 
 Swap the class name, pass a `ContrastiveConfig` and the `ContrastiveSets`, and train. Each
-batch holds the examples' sources, references (``labels``), positives and negatives; one
-forward pass scores all their targets (the sources repeated per target, as TRL does for
-encoder-decoder models), and the loss is normalised over the whole accumulated batch and all
-processes, so gradient accumulation and data parallelism give the loss of one large batch.
+batch holds the examples' sources, references (``labels``), positives and negatives; each
+source is encoded once and one decoder pass scores all their targets, and the loss is
+normalised over the whole accumulated batch and all processes, so gradient accumulation and
+data parallelism give the loss of one large batch.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 from transformers import PreTrainedModel, Seq2SeqTrainer
+from transformers.modeling_outputs import BaseModelOutput
 from transformers.trainer_utils import get_last_checkpoint
 
 from .collator import CONTRASTIVE_KEYS, ContrastiveCollator
@@ -160,6 +161,30 @@ class ContrastiveTrainer(Seq2SeqTrainer):
             counts = self.accelerator.gather(counts).view(-1, 3).sum(0)
         return counts
 
+    def _forward_targets(
+        self,
+        model: nn.Module,
+        inputs: dict[str, Any],
+        owner: torch.Tensor,
+        decoder_input_ids: torch.Tensor,
+    ) -> Any:
+        """``model`` on every target row; row ``r`` belongs to source ``owner[r]``.
+
+        Each source is encoded once and its states are selected per target, so a source
+        with a reference, a positive and a negative is not encoded three times; gradients
+        flow through the selection back into the one encoder pass.
+        """
+        encoder = self.accelerator.unwrap_model(model).get_encoder()
+        states = encoder(
+            input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]
+        ).last_hidden_state
+        return model(
+            encoder_outputs=BaseModelOutput(last_hidden_state=states[owner]),
+            attention_mask=inputs["attention_mask"][owner],
+            decoder_input_ids=decoder_input_ids,
+            use_cache=False,
+        )
+
     def compute_loss(
         self,
         model: nn.Module,
@@ -181,15 +206,10 @@ class ContrastiveTrainer(Seq2SeqTrainer):
             blocks.append((inputs["labels"], rows))
         labels = _stack([b for b, _ in blocks])
         owner = torch.cat([o for _, o in blocks])
-        forward = dict(
-            input_ids=inputs["input_ids"][owner],
-            attention_mask=inputs["attention_mask"][owner],
-            decoder_input_ids=self.accelerator.unwrap_model(
-                model
-            ).prepare_decoder_input_ids_from_labels(labels=labels),
-            use_cache=False,
-        )
-        outputs = model(**forward)
+        decoder_input_ids = self.accelerator.unwrap_model(
+            model
+        ).prepare_decoder_input_ids_from_labels(labels=labels)
+        outputs = self._forward_targets(model, inputs, owner, decoder_input_ids)
         logits = outputs.logits
         sizes = [len(o) for _, o in blocks]
         splits = list(zip(torch.split(logits, sizes), torch.split(labels, sizes)))
@@ -227,7 +247,9 @@ class ContrastiveTrainer(Seq2SeqTrainer):
             ref_pos = ref_neg = None
             if self.ref_model is not None and args.contrastive_loss == "sigmoid":
                 with torch.no_grad():
-                    ref_logits = self.ref_model(**forward).logits
+                    ref_logits = self._forward_targets(
+                        self.ref_model, inputs, owner, decoder_input_ids
+                    ).logits
                 ref = [
                     sequence_logps(lg, lb)
                     for lg, lb in zip(torch.split(ref_logits, sizes), torch.split(labels, sizes))

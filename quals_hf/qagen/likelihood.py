@@ -1,6 +1,7 @@
 """Teacher-forced per-token log-probabilities of many targets against few inputs.
 
-Each input (a source document, a summary) is read once by the model's backend; its cache is
+Each input (a source document, a summary) is read once by the model's backend, and equal
+inputs of one call only once (mining scores several summaries of one source); its cache is
 then copied to all of its targets and every target is scored in one further pass. This is what
 makes QUALS' scoring cheap: a source document is never re-read per question-answer pair.
 """
@@ -37,8 +38,13 @@ def target_token_logprobs(
     if not any(prefix + tokens for ts in targets for prefix, tokens in ts):
         return [[torch.zeros(len(tokens)) for _, tokens in ts] for ts in targets]
     device = backend.device
-    state = backend.read_lists(inputs) if state is None else state
-    index = torch.tensor(owner, device=device)
+    if state is None:  # equal inputs (one source, many summaries) are read once
+        unique: dict[tuple[int, ...], int] = {}
+        row_of = [unique.setdefault(tuple(ids), len(unique)) for ids in inputs]
+        state = backend.read_lists([list(ids) for ids in unique])
+    else:
+        row_of = list(range(len(inputs)))
+    index = torch.tensor([row_of[i] for i in owner], device=device)
     flat = [t for ts in targets for t in ts]
     full = [prefix + tokens for prefix, tokens in flat]
     # the first target token is predicted by the read itself: once per input, then copied
