@@ -46,8 +46,9 @@ from quals_hf.toy.models import (
 from quals_hf.toy.world import make_examples
 
 
-def training_seconds(model, tokenizer, documents: list[str], summaries: list[str], steps: int,
-                     batch_size: int) -> float:
+def training_seconds(
+    model, tokenizer, documents: list[str], summaries: list[str], steps: int, batch_size: int
+) -> float:
     """Seconds per `ContrastiveTrainer` step (after one warm-up step) on these texts."""
     n = len(documents)
     data = Dataset.from_dict(
@@ -68,12 +69,21 @@ def training_seconds(model, tokenizer, documents: list[str], summaries: list[str
     )
     with tempfile.TemporaryDirectory() as out:
         config = ContrastiveConfig(
-            output_dir=out, per_device_train_batch_size=batch_size, max_steps=1, report_to=[],
-            save_strategy="no", disable_tqdm=True, use_cpu=True, learning_rate=1e-5,
+            output_dir=out,
+            per_device_train_batch_size=batch_size,
+            max_steps=1,
+            report_to=[],
+            save_strategy="no",
+            disable_tqdm=True,
+            use_cpu=True,
+            learning_rate=1e-5,
             max_source_length=512,
         )
         trainer = ContrastiveTrainer(
-            model=model, args=config, contrastive_sets=sets, train_dataset=data,
+            model=model,
+            args=config,
+            contrastive_sets=sets,
+            train_dataset=data,
             processing_class=tokenizer,
         )
         trainer.train()  # warm-up
@@ -99,9 +109,16 @@ def main() -> None:
 
     tokenizer.model_max_length = 512
     base_config = toy_bart_config(tokenizer, d_model=768, layers=6)
-    base_config.update(dict(vocab_size=50265, encoder_attention_heads=12,
-                            decoder_attention_heads=12, encoder_ffn_dim=3072,
-                            decoder_ffn_dim=3072, max_position_embeddings=512))
+    base_config.update(
+        dict(
+            vocab_size=50265,
+            encoder_attention_heads=12,
+            decoder_attention_heads=12,
+            encoder_ffn_dim=3072,
+            decoder_ffn_dim=3072,
+            max_position_embeddings=512,
+        )
+    )
     base = BartForConditionalGeneration(base_config)
     long_documents = [" ".join(documents[i : i + 11]) for i in range(16)]  # ~500 tokens each
     base_step = training_seconds(base, tokenizer, long_documents, summaries[:16], args.steps, 4)
@@ -112,12 +129,21 @@ def main() -> None:
         [(e.document, e.summary) for e in make_examples(600, seed=5)], steps=300
     )
     pool = Dataset.from_dict(
-        {"id": [str(i) for i in range(args.documents)],
-         "document": documents[: args.documents], "summary": summaries[: args.documents]}
+        {
+            "id": [str(i) for i in range(args.documents)],
+            "document": documents[: args.documents],
+            "summary": summaries[: args.documents],
+        }
     )
     start = time.perf_counter()
-    mine_contrastive_sets(summarizer, tokenizer, pool, QualsScorer(qagen, tokenizer,
-                          progress=False), MiningConfig(batch_size=16, seed=0), progress=False)
+    mine_contrastive_sets(
+        summarizer,
+        tokenizer,
+        pool,
+        QualsScorer(qagen, tokenizer, progress=False),
+        MiningConfig(batch_size=16, seed=0),
+        progress=False,
+    )
     mining = time.perf_counter() - start
 
     print(f"{platform.platform()}, {torch.get_num_threads()} torch threads\n")
