@@ -117,17 +117,24 @@ class Stopwatch:
         return result
 
 
-class PinnedQualsScorer(QualsScorer):
+class TimedQualsScorer(QualsScorer):
+    """`QualsScorer` recording the time of its teacher-forced scoring passes (lp_x) in
+    ``stopwatch.seconds["scoring"]``."""
+
+    stopwatch: Stopwatch
+
+    def _token_logprobs(self, inputs, pairs):
+        return self.stopwatch.time("scoring", super()._token_logprobs, inputs, pairs)
+
+
+class PinnedQualsScorer(TimedQualsScorer):
     """QUALS with the pair filter pinned: the ``max_pairs`` best hypotheses are scored as-is.
 
     Random weights write no ``question <sep> answer`` text, so the filter would drop everything;
     pinning keeps the amount of work of a trained model. Each pair is scored on its generated
     tokens with the search's log-probabilities as lp_y, as `QualsScorer` scores a one-pair
-    hypothesis. The time spent in the teacher-forced scoring passes (lp_x) is recorded in
-    ``stopwatch.seconds["scoring"]``.
+    hypothesis.
     """
-
-    stopwatch: Stopwatch
 
     def _pairs_from_search(
         self, summary: str, out: DiverseBeamOutput
@@ -140,9 +147,6 @@ class PinnedQualsScorer(QualsScorer):
             )
             for i, score in enumerate(out.scores[: self.config.max_pairs].tolist())
         ]
-
-    def _token_logprobs(self, inputs, pairs):
-        return self.stopwatch.time("scoring", super()._token_logprobs, inputs, pairs)
 
 
 def ten_answers(summary: str) -> list[str]:
@@ -253,6 +257,43 @@ def run(args: argparse.Namespace) -> str:
     return report(args, rows, flops_per_summary, peak)
 
 
+def profile_real_qagen(args: argparse.Namespace) -> str:
+    """QUALS alone with a trained QAGen from ``--qagen``: time per summary, search/scoring
+    split and FLOP/s (no QAGS or naive rows: there are no trained QAGS models here)."""
+    device = torch.device(args.device)
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
+    pairs = load_pairs(args.data, args.n)
+    sources, summaries = [d for d, _ in pairs], [s for _, s in pairs]
+    quals = TimedQualsScorer.from_pretrained(
+        str(args.qagen), device=args.device, dtype=dtype, batch_size=args.batch_size, progress=False
+    )
+    watch = quals.stopwatch = Stopwatch(device)
+    quals.score(sources[:1], summaries[:1])  # warm-up
+    watch.seconds.clear()
+    out = watch.time("total", quals.score, sources, summaries)
+    counted = min(2, args.n)
+    with FlopCounterMode(display=False) as counter:
+        quals.score(sources[:counted], summaries[:counted])
+    flops = counter.get_total_flops() / counted
+    peak = matmul_flops_per_s(device, dtype)
+    per_summary = watch.seconds["total"] / args.n
+    share = watch.seconds.get("scoring", 0.0) / watch.seconds["total"]
+    achieved = flops / per_summary
+    return "\n".join(
+        [
+            "| QAGen | s per summary | pairs per summary | scoring passes (lp_x) | search and "
+            "the rest | GFLOP per summary | achieved GFLOP/s | of matmul FLOP/s |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            f"| `{args.qagen}` | {per_summary:.2f} | {sum(out.num_pairs) / args.n:.1f} "
+            f"| {share:.0%} | {1 - share:.0%} | {flops / 1e9:.1f} | {achieved / 1e9:.1f} "
+            f"| {achieved / peak:.0%} |",
+            "",
+            f"Plain {args.dtype} matmul on this machine: {peak / 1e9:.1f} GFLOP/s. GFLOP "
+            f"counted with `FlopCounterMode` on the first {counted} summaries.",
+        ]
+    )
+
+
 def report(args, rows, flops_per_summary: float, peak: float) -> str:
     quals_s, _, quals_parts = rows["QUALS (quals_hf)"]
     rate = args.n / quals_s
@@ -322,9 +363,12 @@ def main() -> None:
     parser.add_argument("--dtype", choices=["fp32", "bf16", "fp16"], default="fp32")
     parser.add_argument("--skip-naive", action="store_true", help="leave out the naive QUALS")
     parser.add_argument("--write", type=Path, help="markdown file to put the table into")
+    parser.add_argument(
+        "--qagen", type=Path, help="a trained QAGen folder: profile QUALS with it (QUALS only)"
+    )
     args = parser.parse_args()
     start = time.perf_counter()
-    table = run(args)
+    table = profile_real_qagen(args) if args.qagen else run(args)
     command = "python benchmarks/speed.py " + " ".join(sys.argv[1:])
     device = torch.device(args.device)
     body = (
@@ -336,6 +380,8 @@ def main() -> None:
     if args.write:
         d_model, layers = SIZES[args.size][:2]
         heading = f"{args.size} size (d_model {d_model}, {layers}+{layers} layers), "
+        if args.qagen:
+            heading = f"trained QAGen {args.qagen.name}, "
         heading += f"{device.type.upper()}, {args.dtype}"
         write_section(args.write, heading, body)
 

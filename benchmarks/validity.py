@@ -315,15 +315,22 @@ def run_resumable(
             bar.update(len(batch))
 
 
+def quals_scorer(args: argparse.Namespace):
+    """The run's `QualsScorer` on ``--qagen``, loaded once."""
+    if args._scorer is None:
+        try:
+            from quals_hf import QualsScorer
+        except ImportError as err:
+            raise SystemExit(f"cannot import QualsScorer from quals_hf ({err})") from err
+        args._scorer = QualsScorer.from_pretrained(
+            str(args.qagen), device=args.device, batch_size=args.batch_size, progress=False
+        )
+    return args._scorer
+
+
 def quals_score_fn(args: argparse.Namespace) -> Callable[[list[str], list[str]], list[dict]]:
     """A batch scorer around `QualsScorer` keeping each summary's pairs."""
-    try:
-        from quals_hf import QualsScorer
-    except ImportError as err:
-        raise SystemExit(f"cannot import QualsScorer from quals_hf ({err})") from err
-    scorer = QualsScorer.from_pretrained(
-        str(args.qagen), device=args.device, batch_size=args.batch_size, progress=False
-    )
+    scorer = quals_scorer(args)
 
     def score(sources: list[str], summaries: list[str]) -> list[dict]:
         out = scorer.score(sources, summaries, return_details=True)
@@ -405,7 +412,66 @@ def answer_stats(rows: list[dict], summaries: dict[int, str]) -> dict[str, float
     }
 
 
+def _mean_or_nan(values: list[float]) -> float:
+    return statistics.fmean(values) if values else math.nan
+
+
+def _long_answer(pair: dict, summary: str) -> bool:
+    return len(words(pair["answer"])) >= 0.8 * max(1, len(words(summary)))
+
+
+# Deviations from the paper's settings, recomputed from each summary's stored pairs: reported
+# beside QUALS as specified, never instead of it. (label, score of one summary's pairs)
+VARIANTS: list[tuple[str, Callable[[list[dict], str], float]]] = [
+    (
+        "QUALS as specified: mean of lp_x - lp_y",
+        lambda ps, y: _mean_or_nan([p["lp_x"] - p["lp_y"] for p in ps]),
+    ),
+    (
+        "pairs whose answer is >= 0.8 of the summary dropped",
+        lambda ps, y: _mean_or_nan([p["lp_x"] - p["lp_y"] for p in ps if not _long_answer(p, y)]),
+    ),
+    (
+        "min of lp_x - lp_y instead of the mean",
+        lambda ps, y: min((p["lp_x"] - p["lp_y"] for p in ps), default=math.nan),
+    ),
+    ("mean lp_x only (no lp_y)", lambda ps, y: _mean_or_nan([p["lp_x"] for p in ps])),
+]
+
+
+def variant_correlations(
+    rows: list[dict], summaries: list[str], human: list[float]
+) -> dict[str, dict[str, Any]]:
+    """Correlations with ``human`` of every `VARIANTS` score over the stored pairs."""
+    return {
+        label: correlations([fn(r["pairs"], y) for r, y in zip(rows, summaries)], human)
+        for label, fn in VARIANTS
+    }
+
+
+def worst_disagreements(metric: list[float], human: list[float], k: int = 3) -> list[int]:
+    """Positions of the ``k`` summaries whose metric rank is farthest from their human rank
+    (ranks scaled to [0, 1]; NaN scores are left out)."""
+    keep = [i for i, v in enumerate(metric) if not math.isnan(v)]
+    m = stats.rankdata([metric[i] for i in keep]) / len(keep)
+    h = stats.rankdata([human[i] for i in keep]) / len(keep)
+    order = np.argsort(-np.abs(m - h), kind="stable")[:k]
+    return [keep[j] for j in order]
+
+
 # ---------------------------------------------------------------- one set
+
+
+def explain_png(
+    args: argparse.Namespace, name: str, k: int, source: str, summary: str
+) -> str | None:
+    """The explain report of one summary as a PNG beside the ``--write`` page (``--explain``)."""
+    if not (args.explain and args.write):
+        return None
+    path = args.write.parent / "images" / f"{args.write.stem}_worst_{name}_{k + 1}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    quals_scorer(args).explain(source, summary).save_png(path)
+    return path.relative_to(args.write.parent).as_posix()
 
 
 def evaluate_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -465,7 +531,19 @@ def evaluate_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
             "seconds_per_summary": statistics.fmean(r["seconds"] for r in rows),
             "total_seconds": sum(r["seconds"] for r in rows),
             **answer_stats(rows, dict(zip(ids, summaries))),
+            "variants": variant_correlations(rows, summaries, human),
         }
+        extra["worst"] = [
+            {
+                "id": ids[i],
+                "summary": summaries[i],
+                "human": human[i],
+                "quals": rows[i]["quals"],
+                "pairs": sorted(rows[i]["pairs"], key=lambda p: p["lp_x"] - p["lp_y"])[:3],
+                "png": explain_png(args, name, k, documents[i], summaries[i]),
+            }
+            for k, i in enumerate(worst_disagreements(columns["quals"], human))
+        ]
 
     corr = {col: correlations(values, human) for col, values in columns.items()}
     return {"corr": corr, "extra": extra, "columns": columns, "human": human}
@@ -541,7 +619,41 @@ def extra_lines(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def scatter_plots(results: dict[str, dict[str, Any]], folder: Path) -> list[Path]:
+def analysis(results: dict[str, dict[str, Any]]) -> str:
+    """Markdown: the `VARIANTS` table and the worst disagreements, where QUALS was run."""
+    sets = [n for n, r in results.items() if "quals" in r["extra"]]
+    if not sets:
+        return "(QUALS was not run)"
+    head = ["Variant"] + [f"{SET_TITLES[n]} {k}" for n in sets for k in ("Pearson", "Spearman")]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for label, _ in VARIANTS:
+        cells = [
+            cell(results[n]["extra"]["quals"]["variants"][label], kind)
+            for n in sets
+            for kind in ("pearson", "spearman")
+        ]
+        lines.append("| " + " | ".join([label, *cells]) + " |")
+    lines.append(
+        "\nThe worst disagreements: the summaries whose QUALS rank is farthest from their human "
+        "rank, with their three least consistent pairs (question → answer: lp_x, lp_y)."
+    )
+    for name in sets:
+        lines.append(f"\n**{SET_TITLES[name]}**\n")
+        for w in results[name]["extra"]["worst"]:
+            pairs = "; ".join(
+                f"{p['question']} → {p['answer']}: {p['lp_x']:.2f}, {p['lp_y']:.2f}"
+                for p in w["pairs"]
+            )
+            lines.append(
+                f"- #{w['id']}, human {w['human']:.2f}, QUALS {w['quals']:.3f}: "
+                f'"{w["summary"].strip()}" Pairs: {pairs}'
+            )
+            if w["png"]:
+                lines.append(f"\n  ![explain {name} #{w['id']}]({w['png']})")
+    return "\n".join(lines)
+
+
+def scatter_plots(results: dict[str, dict[str, Any]], folder: Path, prefix: str) -> list[Path]:
     """One figure per set: each model score (QUALS, likelihood) against the human label."""
     import matplotlib
 
@@ -571,7 +683,7 @@ def scatter_plots(results: dict[str, dict[str, Any]], folder: Path) -> list[Path
             ax.set_ylabel("human consistency (jittered ±0.04)")
         fig.suptitle(SET_TITLES[name])
         fig.tight_layout()
-        path = folder / f"validity_{name}.png"
+        path = folder / f"{prefix}_{name}.png"
         fig.savefig(path, dpi=110)
         plt.close(fig)
         paths.append(path)
@@ -590,7 +702,7 @@ def machine(args: argparse.Namespace) -> str:
 def write_page(
     path: Path, results: dict[str, dict[str, Any]], args: argparse.Namespace, command: str
 ) -> None:
-    images = scatter_plots(results, path.parent / "images")
+    images = scatter_plots(results, path.parent / "images", path.stem)
     refs = "\n".join(f"{k}. {ref['source']}" for k, ref in enumerate(REFERENCES, start=1))
     plots = "\n\n".join(f"![{p.stem}]({p.relative_to(path.parent).as_posix()})" for p in images)
     sets = " and ".join(f"{results[s]['extra']['n']} {SET_TITLES[s]}" for s in results)
@@ -629,6 +741,13 @@ Sources of the published rows:
 
 {extra_lines(results)}
 
+## Deviations from the paper's settings, and the worst disagreements
+
+Each variant is recomputed from the same stored pairs as QUALS (no new search); they are
+reported beside QUALS as specified, not instead of it.
+
+{analysis(results)}
+
 ## Plots
 
 {plots or "(no model-based metric was run)"}
@@ -660,6 +779,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/validity"), help="JSONL results")
     parser.add_argument("--skip-quals", action="store_true", help="baselines only")
     parser.add_argument("--skip-likelihood", action="store_true", help="no likelihood baseline")
+    parser.add_argument(
+        "--explain", action="store_true", help="explain reports (PNG) of the worst disagreements"
+    )
     args = parser.parse_args(argv)
     limits: dict[str, int] = {}
     for item in args.n:
@@ -680,13 +802,15 @@ def main(argv: list[str] | None = None) -> None:
                 "`python ../shared/models/smollm2-qagen/build.py DIR`)"
             )
     check_out_dir(args.out, args.qagen if needs_model else None)
-    args._likelihood = args._quals = None
+    args._likelihood = args._quals = args._scorer = None
 
     results = {name: evaluate_set(name, args) for name in args.sets}
     command = "python benchmarks/validity.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     print(table(results, args))
     print()
     print(extra_lines(results))
+    print()
+    print(analysis(results))
     summary = {name: {"corr": res["corr"], "extra": res["extra"]} for name, res in results.items()}
     (args.out / "summary.json").parent.mkdir(parents=True, exist_ok=True)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")

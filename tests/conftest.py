@@ -71,3 +71,20 @@ def toy_causal_qagen_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("toy_causal_qagen")
     train_toy_causal_qagen(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def load_benchmark():
+    """Import a script of ``benchmarks/`` (not a package) as a module, by file name."""
+    import importlib.util
+    from pathlib import Path
+
+    def load(name: str):
+        path = Path(__file__).parent.parent / "benchmarks" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(f"benchmark_{name}", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses resolve their module by name
+        spec.loader.exec_module(module)
+        return module
+
+    return load

@@ -1,0 +1,391 @@
+"""Does ConSeq make a summarizer hallucinate less? The toy world with unfaithful references.
+
+An MLE summarizer is trained on toy documents whose references are partly unfaithful, like
+XSum's (`quals_hf.toy.unfaithful`: 30% of the references state a number of jobs their document
+leaves out). It learns to state numbers it cannot know. From that checkpoint, four arms
+continue for the same number of optimizer steps:
+
+1. ``mle``: MLE on the references (the control);
+2. ``conseq-quals``: ConSeq as in the paper: one round of mining with QUALS (the toy QAGen),
+   token-level unlikelihood, trained on the selected documents;
+3. ``conseq-rouge``: the same, mined with ROUGE (the paper's baseline);
+4. ``conseq-remine``: mined with QUALS and re-mined every ``--remine-every`` steps
+   (`RemineCallback`; the paper mined once), trained on the whole mining pool.
+
+Each is measured on unseen stories: the hallucination rate of its greedy summaries (ground
+truth: a summary states a fact its document lacks), mean QUALS, and ROUGE-1/2/L against the
+faithful summaries; with the documents selected per mining round and the wall time.
+
+    python benchmarks/conseq_effect.py --seeds 0 1 2      # the paper's settings
+    python benchmarks/conseq_effect.py --seeds 0 1 2 --loss margin \
+        --positive-ratio 0.6 --negative-ratio 0.6          # what works here (docs/conseq.md)
+    python benchmarks/conseq_effect.py --seeds 0 --quick  # the regression test's setting
+
+Results are appended per (seed, arm) to ``--out`` (JSON lines) and reused when the command is
+run again, so an interrupted run continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import math
+import platform
+import statistics
+import time
+from dataclasses import asdict, dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import torch
+from datasets import Dataset
+from transformers import (
+    BartForConditionalGeneration,
+    DataCollatorForSeq2Seq,
+    PreTrainedTokenizerFast,
+    Seq2SeqTrainer,
+    Seq2SeqTrainingArguments,
+)
+
+from quals_hf import (
+    ContrastiveConfig,
+    ContrastiveTrainer,
+    MiningConfig,
+    QualsScorer,
+    RemineCallback,
+    mine_contrastive_sets,
+)
+from quals_hf.toy.models import load_or_train_toy_qagen, toy_tokenizer, train_toy_seq2seq
+from quals_hf.toy.unfaithful import (
+    SummarizationExample,
+    hallucination_rate,
+    make_unfaithful_examples,
+)
+
+ARMS = ("mle", "conseq-quals", "conseq-rouge", "conseq-remine")
+TEST_SEED = 90_000  # the unseen stories: the same for every seed and arm
+
+
+@dataclass(frozen=True)
+class Setting:
+    """The experiment's sizes and hyperparameters (the paper's where they fit this scale)."""
+
+    train_docs: int = 1500  # the MLE summarizer's training documents
+    pool_docs: int = 200  # the first of them: what ConSeq mines (and the control continues on)
+    test_docs: int = 200
+    mle_steps: int = 1000
+    mle_learning_rate: float = 2e-3
+    mle_d_model: int = 128  # 64 is too small to copy names reliably
+    extra_steps: int = 30  # every arm: optimizer steps after the MLE checkpoint
+    batch_size: int = 16
+    learning_rate: float = 2e-4  # a tenth of the MLE's, as the paper's 3e-6 of BART's 3e-5
+    label_smoothing: float = 0.1  # the paper's, for MLE and ConSeq alike
+    loss: str = "unlikelihood"  # the paper's
+    mle_weight: float = 0.0  # the paper's: no MLE term
+    remine_every: int = 10
+    positive_ratio: float = 0.3  # the paper's selection: top 30% references ...
+    negative_ratio: float = 0.3  # ... and bottom 30% negatives
+    num_groups: int = 20  # QUALS' diverse groups (the paper: 60; toy summaries are 15 words)
+    unfaithful_ratio: float = 0.3
+    omit_ratio: float = 0.4
+
+
+# What lowers the hallucination rate here (docs/conseq.md): the margin loss, and the 60% of
+# documents with the best references and the worst negatives instead of 30% of each
+WORKS = dict(loss="margin", positive_ratio=0.6, negative_ratio=0.6)
+# A fast version of WORKS, one seed: the regression test (tests/test_conseq_effect.py)
+QUICK = Setting(
+    train_docs=800,
+    pool_docs=100,
+    test_docs=100,
+    mle_steps=400,
+    mle_learning_rate=4e-3,
+    extra_steps=20,
+    num_groups=10,
+    **WORKS,
+)
+
+
+def as_dataset(examples: list[SummarizationExample], prefix: str) -> Dataset:
+    return Dataset.from_dict(
+        {
+            "id": [f"{prefix}{i}" for i in range(len(examples))],
+            "document": [e.document for e in examples],
+            "summary": [e.reference for e in examples],
+        }
+    )
+
+
+def train_mle(train: list[SummarizationExample], seed: int, setting: Setting, work: Path):
+    """The MLE summarizer on the (partly unfaithful) references, from scratch, and its training
+    seconds; kept in ``work`` for reruns of the same seed and MLE settings."""
+    keys = ("train_docs", "mle_steps", "mle_learning_rate", "mle_d_model", "unfaithful_ratio")
+    mle = {k: v for k, v in asdict(setting).items() if k in (*keys, "omit_ratio")}
+    path = (
+        work
+        / "mle"
+        / f"seed{seed}-{hashlib.sha1(json.dumps(mle, sort_keys=True).encode()).hexdigest()[:8]}"
+    )
+    timing = path / "train_seconds.json"
+    if (path / "config.json").exists():
+        seconds = json.loads(timing.read_text()) if timing.exists() else math.nan
+        return BartForConditionalGeneration.from_pretrained(path), toy_tokenizer(), seconds
+    start = time.perf_counter()
+    model, tokenizer = train_toy_seq2seq(
+        [(e.document, e.reference) for e in train],
+        output_dir=path,
+        steps=setting.mle_steps,
+        learning_rate=setting.mle_learning_rate,
+        d_model=setting.mle_d_model,
+        seed=seed,
+    )
+    seconds = time.perf_counter() - start
+    timing.write_text(json.dumps(seconds))
+    return model, tokenizer, seconds
+
+
+@torch.no_grad()
+def greedy_summaries(model, tokenizer: PreTrainedTokenizerFast, documents: list[str]) -> list[str]:
+    model.eval()
+    out = []
+    for start in range(0, len(documents), 64):
+        enc = tokenizer(documents[start : start + 64], padding=True, return_tensors="pt")
+        ids = model.generate(**enc, num_beams=1, do_sample=False, max_new_tokens=40)
+        out += [s.strip() for s in tokenizer.batch_decode(ids, skip_special_tokens=True)]
+    return out
+
+
+def evaluate_model(model, tokenizer, test: list[SummarizationExample], scorer: QualsScorer):
+    """Hallucination rate (ground truth), mean QUALS and ROUGE of greedy summaries of ``test``."""
+    from rouge_score import rouge_scorer
+
+    documents = [e.document for e in test]
+    summaries = greedy_summaries(model, tokenizer, documents)
+    rouge = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"])
+    scores = [rouge.score(e.faithful_summary, s) for e, s in zip(test, summaries)]
+    quals = scorer.score(documents, [s or "." for s in summaries], progress=False)
+
+    def rate(omits: bool) -> float:
+        part = [(e.document, s) for e, s in zip(test, summaries) if e.omits_number == omits]
+        return hallucination_rate([d for d, _ in part], [s for _, s in part])
+
+    return {
+        "hallucination": hallucination_rate(documents, summaries),
+        "hallucination_without_number": rate(True),
+        "hallucination_with_number": rate(False),
+        "quals": quals.mean,
+        **{
+            k: statistics.mean(s[k].fmeasure for s in scores)
+            for k in ("rouge1", "rouge2", "rougeL")
+        },
+        "example": summaries[0],
+    }
+
+
+def _common_args(setting: Setting, seed: int, output_dir: str) -> dict[str, Any]:
+    return dict(
+        output_dir=output_dir,
+        max_steps=setting.extra_steps,
+        per_device_train_batch_size=setting.batch_size,
+        learning_rate=setting.learning_rate,
+        lr_scheduler_type="polynomial",  # the paper's; warmup 0
+        weight_decay=0.01,
+        max_grad_norm=0.1,
+        label_smoothing_factor=setting.label_smoothing,
+        seed=seed,
+        save_strategy="no",
+        report_to=[],
+        disable_tqdm=True,
+        logging_steps=10,
+        use_cpu=True,
+    )
+
+
+def run_arm(
+    arm: str,
+    mle_model,
+    tokenizer,
+    pool: Dataset,
+    scorer: QualsScorer,
+    seed: int,
+    setting: Setting,
+    work: Path,
+) -> tuple[Any, dict[str, Any]]:
+    """Continue a copy of the MLE model as ``arm``; the model and what the arm did."""
+    model = copy.deepcopy(mle_model).train()
+    start = time.perf_counter()
+    common = _common_args(setting, seed, str(work / arm))
+    selected: list[int] = []
+    if arm == "mle":
+        tokenized = pool.map(
+            lambda b: tokenizer(b["document"], text_target=b["summary"]),
+            batched=True,
+            remove_columns=pool.column_names,
+        )
+        Seq2SeqTrainer(
+            model=model,
+            args=Seq2SeqTrainingArguments(**common),
+            train_dataset=tokenized,
+            processing_class=tokenizer,
+            data_collator=DataCollatorForSeq2Seq(tokenizer, model=model),
+        ).train()
+    else:
+        mining = MiningConfig(
+            batch_size=16,
+            seed=seed,
+            positive_ratio=setting.positive_ratio,
+            negative_ratio=setting.negative_ratio,
+        )
+        miner = "rouge" if arm == "conseq-rouge" else scorer
+        sets = mine_contrastive_sets(model, tokenizer, pool, miner, mining, progress=False)
+        selected.append(len(sets))
+        remine = arm == "conseq-remine"
+        callbacks = (
+            [RemineCallback(sets, pool, scorer, every_n_steps=setting.remine_every, config=mining)]
+            if remine
+            else []
+        )
+        trainer = ContrastiveTrainer(
+            model=model,
+            args=ContrastiveConfig(
+                contrastive_loss=setting.loss, mle_weight=setting.mle_weight, **common
+            ),
+            contrastive_sets=sets,
+            # the paper trains on the selected documents; re-mining selects others as it
+            # goes, so that arm trains on the pool (a row without an entry is skipped)
+            train_dataset=pool if remine else sets.filter_dataset(pool),
+            processing_class=tokenizer,
+            callbacks=callbacks,
+        )
+        trainer.train()
+        selected += [
+            int(log["remine/examples"])
+            for log in trainer.state.log_history
+            if "remine/examples" in log
+        ]
+    return model, {"selected": selected, "seconds": time.perf_counter() - start}
+
+
+def run(
+    seeds: list[int],
+    arms: list[str],
+    setting: Setting,
+    out: Path,
+    work: Path,
+    qagen_dir: Path | None = None,
+) -> list[dict[str, Any]]:
+    """Every (seed, arm) not yet in ``out``; returns all rows of ``out`` for this setting.
+
+    ``qagen_dir``: the toy QAGen's folder (default: the toy cache; trained there if missing).
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    key = asdict(setting)
+    done = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
+    # rows written before a setting existed ran with its default
+    done = [r for r in done if {**asdict(Setting()), **r["setting"]} == key]
+    have = {(r["seed"], r["arm"]) for r in done}
+    qagen, tokenizer = load_or_train_toy_qagen(qagen_dir)
+    scorer = QualsScorer(qagen, tokenizer, progress=False, num_groups=setting.num_groups)
+    test = make_unfaithful_examples(
+        setting.test_docs, TEST_SEED, setting.unfaithful_ratio, setting.omit_ratio
+    )
+    for seed in seeds:
+        wanted = ["mle-start", *arms] if "mle" in arms else arms  # the start with its control
+        todo = [a for a in wanted if (seed, a) not in have]
+        if not todo:
+            continue
+        train = make_unfaithful_examples(
+            setting.train_docs, 1000 + seed, setting.unfaithful_ratio, setting.omit_ratio
+        )
+        mle_model, tokenizer, mle_seconds = train_mle(train, seed, setting, work)
+        pool = as_dataset(train[: setting.pool_docs], f"s{seed}-")
+        for arm in todo:
+            if arm == "mle-start":
+                model, info = mle_model, {"selected": [], "seconds": mle_seconds}
+            else:
+                model, info = run_arm(arm, mle_model, tokenizer, pool, scorer, seed, setting, work)
+            row = {
+                "setting": key,
+                "seed": seed,
+                "arm": arm,
+                **info,
+                **evaluate_model(model, tokenizer, test, scorer),
+            }
+            print(json.dumps({k: v for k, v in row.items() if k != "setting"}), flush=True)
+            with out.open("a") as f:
+                f.write(json.dumps(row) + "\n")
+            done.append(row)
+    return [r for r in done if r["seed"] in seeds and r["arm"] in ("mle-start", *arms)]
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """Markdown: mean ± standard deviation over seeds, one line per arm."""
+
+    def cell(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
+        values = [v * scale for v in values if not math.isnan(v)]
+        if not values:
+            return "—"
+        if len(values) == 1:
+            return f"{values[0]:.{digits}f}"
+        return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+    names = {
+        "mle-start": "MLE checkpoint (start)",
+        "mle": "MLE, more steps (control)",
+        "conseq-quals": "ConSeq, QUALS, one round",
+        "conseq-rouge": "ConSeq, ROUGE, one round",
+        "conseq-remine": "ConSeq, QUALS, re-mined while training",
+    }
+    lines = [
+        "| arm | hallucination rate % | on documents without / with a number % | mean QUALS "
+        "| ROUGE-1 | ROUGE-2 | ROUGE-L | documents selected per round | seconds |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for arm, name in names.items():
+        got = [r for r in rows if r["arm"] == arm]
+        if not got:
+            continue
+        rounds = ["/".join(map(str, r["selected"])) for r in got]
+        lines.append(
+            f"| {name} | {cell([r['hallucination'] for r in got], 100)} "
+            f"| {cell([r['hallucination_without_number'] for r in got], 100)} / "
+            f"{cell([r['hallucination_with_number'] for r in got], 100)} "
+            f"| {cell([r['quals'] for r in got], 1, 3)} "
+            + " ".join(
+                f"| {cell([r[k] for r in got], 100)}" for k in ("rouge1", "rouge2", "rougeL")
+            )
+            + f" | {', '.join(rounds) if any(rounds) else '—'} "
+            f"| {cell([r['seconds'] for r in got], 1, 0)} |"
+        )
+    seeds = sorted({r["seed"] for r in rows})
+    return "\n".join(lines) + f"\n\n(mean ± standard deviation over seeds {seeds})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS))
+    parser.add_argument("--quick", action="store_true", help="the fast setting of the test")
+    parser.add_argument("--out", type=Path, default=Path("runs/conseq_effect.jsonl"))
+    parser.add_argument("--work", type=Path, default=Path("runs/conseq_effect"))
+    for name, value in asdict(Setting()).items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=None)
+    args = parser.parse_args()
+    setting = QUICK if args.quick else Setting()
+    setting = replace(
+        setting, **{k: v for k in asdict(setting) if (v := getattr(args, k)) is not None}
+    )
+    rows = run(args.seeds, args.arms, setting, args.out, args.work)
+    print(
+        f"\n- command: `python benchmarks/conseq_effect.py {' '.join(__import__('sys').argv[1:])}`"
+    )
+    print(f"- machine: {platform.platform()}, {torch.get_num_threads()} torch threads")
+    print(f"- date: {date.today()}; setting: {asdict(setting)}\n")
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
