@@ -66,7 +66,16 @@ from quals_hf.toy.unfaithful import (
 )
 
 ARMS = ("mle", "conseq-quals", "conseq-rouge", "conseq-remine")
-TEST_SEED = 90_000  # the unseen stories: the same for every seed and arm
+TEST_SEED = 90_000
+# the settings that make the MLE summarizer: its checkpoint is kept and reused by these
+MLE_KEYS = (
+    "train_docs",
+    "mle_steps",
+    "mle_learning_rate",
+    "mle_d_model",
+    "unfaithful_ratio",
+    "omit_ratio",
+)  # the unseen stories: the same for every seed and arm
 
 
 @dataclass(frozen=True)
@@ -119,8 +128,7 @@ def as_dataset(examples: list[SummarizationExample], prefix: str) -> Dataset:
 def train_mle(train: list[SummarizationExample], seed: int, setting: Setting, work: Path):
     """The MLE summarizer on the (partly unfaithful) references, from scratch, and its training
     seconds; kept in ``work`` for reruns of the same seed and MLE settings."""
-    keys = ("train_docs", "mle_steps", "mle_learning_rate", "mle_d_model", "unfaithful_ratio")
-    mle = {k: v for k, v in asdict(setting).items() if k in (*keys, "omit_ratio")}
+    mle = {k: v for k, v in asdict(setting).items() if k in MLE_KEYS}
     path = (
         work
         / "mle"

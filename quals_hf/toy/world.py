@@ -195,8 +195,10 @@ def render_document(s: Story, rng: random.Random, omit_number: bool = False) -> 
             "the building was finished ahead of schedule .",
         ]
     )
-    middle = [mayor] if omit_number else [jobs, mayor]
-    rng.shuffle([jobs, mayor] if omit_number else middle)  # the same draws either way
+    middle = [jobs, mayor]
+    rng.shuffle(middle)  # before leaving the jobs out: the same draws either way
+    if omit_number:
+        middle.remove(jobs)
     return " ".join([opening, *middle, filler])
 
 
