@@ -127,8 +127,10 @@ def as_dataset(examples: list[SummarizationExample], prefix: str) -> Dataset:
 
 def train_mle(train: list[SummarizationExample], seed: int, setting: Setting, work: Path):
     """The MLE summarizer on the (partly unfaithful) references, from scratch, and its training
-    seconds; kept in ``work`` for reruns of the same seed and MLE settings."""
+    seconds; kept in ``work`` for reruns of the same seed, MLE settings and thread count (the
+    weights depend on it)."""
     mle = {k: v for k, v in asdict(setting).items() if k in MLE_KEYS}
+    mle["threads"] = torch.get_num_threads()
     path = (
         work
         / "mle"
@@ -376,14 +378,25 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="the fast setting of the test")
     parser.add_argument("--out", type=Path, default=Path("runs/conseq_effect.jsonl"))
     parser.add_argument("--work", type=Path, default=Path("runs/conseq_effect"))
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads (the results depend on it; docs/conseq.md); default: torch's",
+    )
+    parser.add_argument(
+        "--qagen-dir", type=Path, default=None, help="toy QAGen (default: the toy cache's)"
+    )
     for name, value in asdict(Setting()).items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=None)
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     setting = QUICK if args.quick else Setting()
     setting = replace(
         setting, **{k: v for k in asdict(setting) if (v := getattr(args, k)) is not None}
     )
-    rows = run(args.seeds, args.arms, setting, args.out, args.work)
+    rows = run(args.seeds, args.arms, setting, args.out, args.work, args.qagen_dir)
     print(
         f"\n- command: `python benchmarks/conseq_effect.py {' '.join(__import__('sys').argv[1:])}`"
     )

@@ -51,6 +51,9 @@ def parse_args() -> argparse.Namespace:
         default=0.3,
         help="share of documents with the worst negatives (and the best references)",
     )
+    p.add_argument(
+        "--num-candidates", type=int, default=6, help="sampled summaries per document to mine"
+    )
     p.add_argument("--qagen-dir", default=None, help="toy QAGen (default: trained and cached)")
     p.add_argument("--eval-docs", type=int, default=50, help="unseen stories for the report")
     return p.parse_args()
@@ -114,7 +117,10 @@ def main() -> None:
     before = quals_of_generations(model, tokenizer, scorer, held_out)
 
     mining = MiningConfig(
-        batch_size=16, negative_ratio=args.select_ratio, positive_ratio=args.select_ratio
+        num_candidates=args.num_candidates,
+        batch_size=16,
+        negative_ratio=args.select_ratio,
+        positive_ratio=args.select_ratio,
     )
     sets = mine_contrastive_sets(
         model, tokenizer, train, scorer, mining, progress=state.is_main_process

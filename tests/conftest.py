@@ -1,7 +1,9 @@
 """Shared fixtures. No test may reach a hub: everything is built locally."""
 
+import contextlib
 import os
 import sys
+from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
@@ -9,6 +11,7 @@ os.environ["HF_EVALUATE_OFFLINE"] = "1"
 
 import pytest
 import torch
+from filelock import FileLock
 from transformers import BartForConditionalGeneration
 
 from quals_hf import QualsScorer
@@ -20,19 +23,74 @@ from quals_hf.toy.models import (
     train_toy_summarizer,
 )
 
+# Under pytest-xdist (`-n`, on by default in pyproject.toml) the workers share the cores: one
+# worker on 2 cores runs a toy model's training at nearly the speed of 2 threads.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+torch.set_num_threads(max(1, (os.cpu_count() or 1) // _WORKERS))
+
+# Trained models depend on the thread count (matmul reductions split differently), so the
+# shared ones, and the tests that reproduce a recorded training run, train with a fixed count:
+# the same weights with or without xdist. One thread: a worker with more threads than its share
+# of the cores slows to a crawl while the other worker runs (its threads wait for each other).
+TRAINING_THREADS = 1
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Run the block with ``n`` torch threads, then restore the count."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files with slow tests first, so that no xdist worker is left with one at the end."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable: file order is kept
+
 
 @pytest.fixture(scope="session")
 def torchrun():
-    """The torchrun command, found through this Python whatever the PATH."""
-    return [sys.executable, "-m", "torch.distributed.run"]
+    """The torchrun command, found through this Python whatever the PATH; ``--standalone``
+    picks a free port, so that two workers' launches do not collide."""
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone"]
 
 
 @pytest.fixture(scope="session")
-def toy_qagen_dir(tmp_path_factory):
-    """The toy QAGen, trained once per test run (about 35 s on 2 cores), saved to disk."""
-    path = tmp_path_factory.mktemp("toy_qagen")
-    train_toy_qagen(path)
-    return path
+def trained_once(tmp_path_factory):
+    """``trained_once(name, train)``: the folder ``train(folder)`` fills, run once per test
+    run by whichever xdist worker asks first; the others wait for it and reuse it."""
+    root = tmp_path_factory.getbasetemp()
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        root = root.parent  # the run's folder, above each worker's own
+
+    def get(name: str, train) -> Path:
+        path = root / "trained" / name
+        path.parent.mkdir(exist_ok=True)
+        with FileLock(f"{path}.lock"):
+            if not (path / ".done").exists():
+                with torch_threads(TRAINING_THREADS):
+                    train(path)
+                (path / ".done").touch()
+        return path
+
+    return get
+
+
+@pytest.fixture()
+def training_threads():
+    """The test runs with `TRAINING_THREADS`, e.g. to reproduce a recorded training run."""
+    with torch_threads(TRAINING_THREADS):
+        yield
+
+
+@pytest.fixture(scope="session")
+def toy_qagen_dir(trained_once):
+    """The toy QAGen, trained once per test run (about 50 s), saved to disk."""
+    return trained_once("toy_qagen", train_toy_qagen)
 
 
 @pytest.fixture(scope="session")
@@ -42,11 +100,9 @@ def toy_qagen(toy_qagen_dir):
 
 
 @pytest.fixture(scope="session")
-def toy_summarizer_dir(tmp_path_factory):
-    """An MLE toy summarizer (document -> summary), trained once per test run (about 35 s)."""
-    path = tmp_path_factory.mktemp("toy_summarizer")
-    train_toy_summarizer(path, steps=700)
-    return path
+def toy_summarizer_dir(trained_once):
+    """An MLE toy summarizer (document -> summary), trained once per test run (about 50 s)."""
+    return trained_once("toy_summarizer", lambda path: train_toy_summarizer(path, steps=700))
 
 
 @pytest.fixture(scope="session")
@@ -66,18 +122,15 @@ def random_toy_model():
 
 
 @pytest.fixture(scope="session")
-def toy_causal_qagen_dir(tmp_path_factory):
+def toy_causal_qagen_dir(trained_once):
     """The decoder-only toy QAGen (a tiny Llama), trained once per test run, saved to disk."""
-    path = tmp_path_factory.mktemp("toy_causal_qagen")
-    train_toy_causal_qagen(path)
-    return path
+    return trained_once("toy_causal_qagen", train_toy_causal_qagen)
 
 
 @pytest.fixture(scope="session")
 def load_benchmark():
     """Import a script of ``benchmarks/`` (not a package) as a module, by file name."""
     import importlib.util
-    from pathlib import Path
 
     def load(name: str):
         path = Path(__file__).parent.parent / "benchmarks" / f"{name}.py"

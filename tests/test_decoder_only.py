@@ -22,6 +22,7 @@ def random_causal():
     return model, tokenizer
 
 
+@pytest.mark.slow
 def test_the_scorer_picks_the_decoder_only_backend_from_the_config(toy_causal_qagen_dir):
     scorer = QualsScorer.from_pretrained(str(toy_causal_qagen_dir), device="cpu", progress=False)
     assert isinstance(scorer.backend, DecoderOnlyBackend)
@@ -73,6 +74,7 @@ def test_the_context_window_must_hold_the_prompt_and_the_generation(random_causa
     assert QualsScorer(model, tokenizer, max_new_tokens=60).max_input_length == 128
 
 
+@pytest.mark.slow
 def test_pairs_are_the_generated_tokens_and_lp_y_is_the_search_own(toy_causal_qagen_dir):
     scorer = QualsScorer.from_pretrained(str(toy_causal_qagen_dir), device="cpu", progress=False)
     examples = make_examples(4, seed=9)
@@ -91,15 +93,16 @@ def test_pairs_are_the_generated_tokens_and_lp_y_is_the_search_own(toy_causal_qa
             assert abs(ps.lp_y - tf.lp_y) < 1e-5 and abs(ps.lp_x - tf.lp_x) < 1e-5
 
 
+@pytest.mark.slow
 def test_a_trained_decoder_only_qagen_prefers_faithful_summaries(toy_causal_qagen_dir):
     scorer = QualsScorer.from_pretrained(str(toy_causal_qagen_dir), device="cpu", progress=False)
-    examples = make_examples(100, seed=7)  # stories the toy QAGen never saw
+    examples = make_examples(50, seed=7)  # stories the toy QAGen never saw
     sources = [e.document for e in examples]
-    faithful = scorer.score(sources, [e.summary for e in examples], batch_size=20)
-    corrupted = scorer.score(sources, [e.corrupted_summary for e in examples], batch_size=20)
+    faithful = scorer.score(sources, [e.summary for e in examples], batch_size=25)
+    corrupted = scorer.score(sources, [e.corrupted_summary for e in examples], batch_size=25)
     assert not any(math.isnan(s) for s in faithful.scores + corrupted.scores)
     wins = [f > c for f, c in zip(faithful.scores, corrupted.scores)]
-    assert sum(wins) >= 90
+    assert sum(wins) >= 45
     for kind in CORRUPTIONS:
         kind_wins = [w for e, w in zip(examples, wins) if e.corruption == kind]
         assert sum(kind_wins) >= 0.7 * len(kind_wins), kind

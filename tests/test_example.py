@@ -4,7 +4,11 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from quals_hf import ContrastiveSets
+
+pytestmark = pytest.mark.slow
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "conseq_toy_world.py"
 
@@ -32,6 +36,8 @@ def test_conseq_example_with_remining_on_two_processes(toy_qagen_dir, tmp_path, 
             "1.0",
             "--conseq-epochs",
             "1",
+            "--num-candidates",
+            "2",
         ],
         env={**os.environ, "OMP_NUM_THREADS": "1"},
         capture_output=True,

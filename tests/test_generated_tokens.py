@@ -3,6 +3,7 @@ lp_y comes from the search, and pairs never carry another scorer's tokens."""
 
 import dataclasses
 
+import pytest
 import torch
 from transformers import BartForConditionalGeneration
 
@@ -63,17 +64,19 @@ def test_pairs_with_foreign_or_stale_tokens_are_re_tokenized_on_a_copy(toy_score
     )
 
 
-def test_a_qagen_trained_with_a_leading_bos_works_as_well(tmp_path):
+@pytest.mark.slow
+def test_a_qagen_trained_with_a_leading_bos_works_as_well(toy_qagen_dir):
     """Labels that start with <s> (the transformers way): the model generates the BOS itself,
     it is read as prefix and not scored, and faithful summaries still win (the toy QAGen of the
-    other tests is the fairseq way, without it)."""
-    model, tokenizer = train_toy_qagen(target_bos=True)
+    other tests is the fairseq way, without it; 100 more steps with the BOS teach it)."""
+    start = BartForConditionalGeneration.from_pretrained(toy_qagen_dir)
+    model, tokenizer = train_toy_qagen(target_bos=True, start=start, steps=100, learning_rate=1e-3)
     scorer = QualsScorer(model, tokenizer, progress=False)
-    examples = make_examples(100, seed=7)
+    examples = make_examples(50, seed=7)
     sources = [e.document for e in examples]
     faithful = scorer.score(sources, [e.summary for e in examples], return_details=True)
-    corrupted = scorer.score(sources, [e.corrupted_summary for e in examples], batch_size=20)
-    assert sum(f > c for f, c in zip(faithful.scores, corrupted.scores)) >= 90
+    corrupted = scorer.score(sources, [e.corrupted_summary for e in examples], batch_size=25)
+    assert sum(f > c for f, c in zip(faithful.scores, corrupted.scores)) >= 45
     pairs = [p for example in faithful.pairs for p in example]
     bos = tokenizer.bos_token_id
     # the best groups start with the BOS the model learned; later groups, penalised for

@@ -216,6 +216,7 @@ def test_compute_metrics_explains_missing_inputs(toy_scorer):
         fn(EvalPrediction(predictions=[[5, 6]], label_ids=[[5, 6]]))
 
 
+@pytest.mark.slow
 def test_compute_metrics_under_two_processes_scores_half_each_and_gives_one_process_numbers(
     toy_qagen_dir, tmp_path, torchrun
 ):

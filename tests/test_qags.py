@@ -93,6 +93,7 @@ def test_spacy_candidates_entities_first_then_noun_chunks():
     ]
 
 
+@pytest.mark.slow
 def test_spacy_candidates_on_every_qags_summary():
     nlp = load_spacy(SPACY_MODEL)
     extract = get_answer_extractor("spacy", spacy_model=SPACY_MODEL)
@@ -111,6 +112,7 @@ def test_spacy_candidates_on_every_qags_summary():
     assert len(summaries) == 474 and many > 10  # the cut at 10 is exercised
 
 
+@pytest.mark.slow
 def test_qags_with_spacy_end_to_end_on_the_toy_models(toy_qags):
     """The qags metric with the real spaCy extractor and the toy QG/QA models."""
     examples = make_examples(20, seed=13)
@@ -184,6 +186,7 @@ def test_no_answer_when_the_null_score_wins():
     assert answers == ["", ""]
 
 
+@pytest.mark.slow
 def test_windowed_qa_finds_answers_in_long_documents(toy_qa):
     model, tokenizer = toy_qa
     examples = make_examples(20, seed=11)
@@ -200,6 +203,7 @@ def test_windowed_qa_finds_answers_in_long_documents(toy_qa):
     assert agreement >= 0.9
 
 
+@pytest.mark.slow
 def test_qags_separates_faithful_from_corrupted(toy_qags):
     examples = make_examples(30, seed=7)
     n = len(examples)
@@ -219,6 +223,7 @@ def test_qags_separates_faithful_from_corrupted(toy_qags):
         assert math.isnan(question.f1) != question.kept
 
 
+@pytest.mark.slow
 def test_batching_does_not_change_scores(toy_qags):
     examples = make_examples(6, seed=5)
     sources = [e.document for e in examples]
@@ -228,6 +233,7 @@ def test_batching_does_not_change_scores(toy_qags):
     assert one == pytest.approx(many, nan_ok=True)
 
 
+@pytest.mark.slow
 def test_bad_inputs_name_the_item(toy_qags):
     with pytest.raises(ValueError, match=r"summaries\[1\]"):
         toy_qags.score(["a doc", "b doc"], ["fine", " "])
@@ -235,6 +241,7 @@ def test_bad_inputs_name_the_item(toy_qags):
         toy_qags.score(["a doc"], ["x", "y"])
 
 
+@pytest.mark.slow
 def test_from_pretrained_loads_both_models(tmp_path, toy_qa):
     tokenizer = toy_tokenizer()
     qa, _ = toy_qa
@@ -251,6 +258,7 @@ def test_from_pretrained_loads_both_models(tmp_path, toy_qa):
     assert scorer.config.num_beams == 5 and scorer.config.num_answers == 10
 
 
+@pytest.mark.slow
 def test_qags_metric_equals_the_scorer_by_every_route(toy_qags, tmp_path):
     examples = make_examples(4, seed=13)
     sources = [e.document for e in examples]

@@ -176,6 +176,7 @@ def test_resume_drops_a_row_cut_mid_line(kind, toy_qagen_dir, tmp_path, capsys):
     assert cut.read_bytes() == full.read_bytes()
 
 
+@pytest.mark.slow
 def test_two_processes_resume_into_the_file_of_one(toy_qagen_dir, tmp_path, torchrun):
     data = write_jsonl(tmp_path / "data.jsonl", ROWS)
     options = ["--id-column", "id", "--batch-size", "2"]
@@ -188,7 +189,7 @@ def test_two_processes_resume_into_the_file_of_one(toy_qagen_dir, tmp_path, torc
     double.write_text(head + lines[3][:20])
     command = arguments(toy_qagen_dir, data, double, *options)
     run = subprocess.run(
-        [*torchrun, "--standalone", "--nproc_per_node", "2", "-m", "quals_hf.cli", *command],
+        [*torchrun, "--nproc_per_node", "2", "-m", "quals_hf.cli", *command],
         cwd=ROOT,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
         capture_output=True,

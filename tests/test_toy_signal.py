@@ -3,7 +3,11 @@
 import math
 from collections import Counter
 
+import pytest
+
 from quals_hf.toy.world import CORRUPTIONS, make_examples
+
+pytestmark = pytest.mark.slow
 
 
 def test_faithful_summaries_score_higher_than_corrupted_ones(toy_scorer):

@@ -175,6 +175,7 @@ def _training_args(output, max_steps=600):
     )
 
 
+@pytest.mark.slow
 def test_a_short_training_run_gives_a_usable_qagen(tmp_path):
     start = tmp_path / "start"
     tokenizer = toy_tokenizer()
@@ -219,6 +220,7 @@ def test_cli_help_and_missing_data(tmp_path, capsys):
     )
 
 
+@pytest.mark.slow
 def test_a_decoder_only_qagen_learns_the_format(tmp_path):
     """A tiny Llama from scratch: prompt, then target tokens with the loss on them only."""
     start = tmp_path / "start"

@@ -109,9 +109,11 @@ def train_toy_seq2seq(
     target_bos: bool = False,
     d_model: int = 64,
     layers: int = 2,
+    start: BartForConditionalGeneration | None = None,
 ) -> tuple[BartForConditionalGeneration, PreTrainedTokenizerFast]:
     """Train a small BART (``d_model`` wide, ``layers`` deep) from scratch on pairs of
-    ``(input text, target text)``.
+    ``(input text, target text)``, or go on training ``start`` (``d_model`` and ``layers`` are
+    then ignored).
 
     A plain AdamW loop (faster than a Trainer for a model this small), deterministic for a
     given seed and thread count. ``target_bos`` starts every label with ``<s>``, as
@@ -120,7 +122,11 @@ def train_toy_seq2seq(
     """
     torch.manual_seed(seed)
     tokenizer = toy_tokenizer()
-    model = BartForConditionalGeneration(toy_bart_config(tokenizer, d_model, layers))
+    model = (
+        start
+        if start is not None
+        else BartForConditionalGeneration(toy_bart_config(tokenizer, d_model, layers))
+    )
 
     def make_batch(batch: list[tuple[str, str]]) -> dict[str, torch.Tensor]:
         enc = tokenizer(

@@ -1,4 +1,5 @@
-"""Mine toy-world contrastive sets on every process of a torchrun launch; rank 0 saves them.
+"""Mine toy-world contrastive sets (round 3) on every process of a torchrun launch; rank 0
+saves them.
 
 torchrun --nproc_per_node 2 tests/scripts/mine_distributed.py SUMMARIZER QAGEN OUT.jsonl
 """
@@ -27,7 +28,7 @@ data = {
     "summary": [e.summary for e in examples],
 }
 sets = mine_contrastive_sets(
-    summarizer, tokenizer, data, scorer, MiningConfig(batch_size=4), progress=False
+    summarizer, tokenizer, data, scorer, MiningConfig(batch_size=4), round=3, progress=False
 )
 if state.is_main_process:
     sets.save(out)
