@@ -193,7 +193,8 @@ def train_toy_qagen(
     seed: int = TRAIN_SEED,
     **kwargs: Any,
 ) -> tuple[BartForConditionalGeneration, PreTrainedTokenizerFast]:
-    """The toy QAGen: writes ``question <sep> answer`` for toy-world texts (about 35 s).
+    """The toy QAGen: writes ``question <sep> answer`` for toy-world texts (about 50 s on
+    one CPU thread).
 
     Stories come from ``seed``; tests and demos draw theirs from other seeds, so the model is
     always scored on unseen stories. ``kwargs`` go to `train_toy_seq2seq`.
@@ -233,8 +234,8 @@ def train_toy_causal_qagen(
     """A decoder-only toy QAGen: reads ``text <s>``, writes ``question <sep> answer </s>``.
 
     The same stories and pairs as `train_toy_qagen`; the loss is on the target tokens only
-    (2500 steps, about 65 s on 2 CPU cores: at 1500 it prefers faithful summaries in only 91
-    of 100 test pairs, at 2500 in 99). Its format (`TOY_CAUSAL_FORMAT`) is saved in
+    (2500 steps, about 3 minutes on one CPU thread: at 1500 it prefers faithful summaries in
+    only 91 of 100 test pairs, at 2500 in 99). Its format (`TOY_CAUSAL_FORMAT`) is saved in
     ``config.qagen_format``.
     """
     torch.manual_seed(seed)
