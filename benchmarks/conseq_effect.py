@@ -19,7 +19,9 @@ faithful summaries; with the documents selected per mining round and the wall ti
     python benchmarks/conseq_effect.py --seeds 0 1 2      # the paper's settings
     python benchmarks/conseq_effect.py --seeds 0 1 2 --loss margin \
         --positive-ratio 0.6 --negative-ratio 0.6          # what works here (docs/conseq.md)
-    python benchmarks/conseq_effect.py --seeds 0 --quick  # the regression test's setting
+    python benchmarks/conseq_effect.py --seeds 0 --quick  # a smoke run (about 2.5 minutes)
+    python benchmarks/conseq_effect.py --seeds 2 --arms mle conseq-quals --loss margin \
+        --positive-ratio 0.6 --negative-ratio 0.6 --threads 1  # tests/test_conseq_effect.py
 
 Results are appended per (seed, arm) to ``--out`` (JSON lines) and reused when the command is
 run again, so an interrupted run continues where it stopped.
@@ -102,8 +104,7 @@ class Setting:
     omit_ratio: float = 0.4
 
 
-# A fast setting (one seed: about a minute of MLE training on 2 cores): smoke runs, and the
-# MLE summarizer of tests/test_conseq_effect.py
+# A fast setting (one seed: about a minute of MLE training on 2 cores) for smoke runs
 QUICK = Setting(
     train_docs=800,
     pool_docs=100,
@@ -284,14 +285,17 @@ def run(
     work: Path,
     qagen_dir: Path | None = None,
 ) -> list[dict[str, Any]]:
-    """Every (seed, arm) not yet in ``out``; returns all rows of ``out`` for this setting.
+    """Every (seed, arm) not yet in ``out``; returns all rows of ``out`` for this setting and
+    this torch thread count (the weights depend on it).
 
     ``qagen_dir``: the toy QAGen's folder (default: the toy cache; trained there if missing).
+    Rows are matched without it: give another ``out`` for another QAGen.
     """
     out.parent.mkdir(parents=True, exist_ok=True)
-    key = asdict(setting)
+    key = {**asdict(setting), "threads": torch.get_num_threads()}
     done = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
-    # rows written before a setting existed ran with its default
+    # rows written before a setting existed ran with its default (rows without a thread count
+    # never match)
     done = [r for r in done if {**asdict(Setting()), **r["setting"]} == key]
     have = {(r["seed"], r["arm"]) for r in done}
     qagen, tokenizer = load_or_train_toy_qagen(qagen_dir)
@@ -375,7 +379,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS))
-    parser.add_argument("--quick", action="store_true", help="the fast setting of the test")
+    parser.add_argument("--quick", action="store_true", help="a fast setting for smoke runs")
     parser.add_argument("--out", type=Path, default=Path("runs/conseq_effect.jsonl"))
     parser.add_argument("--work", type=Path, default=Path("runs/conseq_effect"))
     parser.add_argument(

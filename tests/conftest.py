@@ -26,7 +26,8 @@ from quals_hf.toy.models import (
 # Under pytest-xdist (`-n`, on by default in pyproject.toml) the workers share the cores: one
 # worker on 2 cores runs a toy model's training at nearly the speed of 2 threads.
 _WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-torch.set_num_threads(max(1, (os.cpu_count() or 1) // _WORKERS))
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+torch.set_num_threads(max(1, _CORES // _WORKERS))
 
 # Trained models depend on the thread count (matmul reductions split differently), so the
 # shared ones, and the tests that reproduce a recorded training run, train with a fixed count:

@@ -6,10 +6,11 @@ QAGen, in the setting that lowered the rate in the full run (margin loss, the 60
 with the best references and the worst negatives; docs/conseq.md).
 
 The effect is fragile, and this test guards the pipeline on the one seed where it is large, not
-the effect itself. Trained models depend on the thread count; the tests train with 1 thread
-(tests/conftest.py). With 1 thread, control -> ConSeq was 24.0% -> 33.5% on seed 0, 35.5% ->
-36.0% on seed 1 and 33.0% -> 17.0% on seed 2; the full run (2 threads) gave 26.0% -> 11.5%,
-32.5% -> 30.5% and 29.0% -> 19.0%. This test reruns seed 2 with 1 thread.
+the effect itself. Trained models depend on the thread count; the shared toy models and this
+test train with 1 thread (tests/conftest.py). With 1 thread, control -> ConSeq was 24.0% ->
+33.5% on seed 0, 35.5% -> 36.0% on seed 1 and 33.0% -> 17.0% on seed 2; the full run (2
+threads) gave 26.0% -> 11.5%, 32.5% -> 30.5% and 29.0% -> 19.0%. This test reruns seed 2 with 1
+thread.
 """
 
 from dataclasses import replace

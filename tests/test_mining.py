@@ -89,7 +89,7 @@ def test_quals_mining_is_reproducible_and_follows_the_rule(summarizer, toy_score
         progress=False,
     )
     assert [d.candidates for d in other_round] != [d.candidates for d in mined[:4]]
-    # mined again, apart: the same candidates, scores and selection
+    # mined again, apart (the fixture): the same candidates, scores and selection
     sets = quals_sets
     assert len(sets) >= 1 and sets.round == 3
     negatives = [d.negative(ref) for d, ref in zip(mined, DATASET["summary"])]
@@ -100,6 +100,8 @@ def test_quals_mining_is_reproducible_and_follows_the_rule(summarizer, toy_score
     for i in expected:
         entry = sets[f"d{i}"]
         assert entry.positive == DATASET["summary"][i] and entry.round == 3
+        assert (entry.negative, entry.negative_score) == negatives[i]
+        assert entry.positive_score == mined[i].reference_score
         assert entry.negative != entry.positive
         assert entry.negative_score == min(
             s
@@ -163,7 +165,7 @@ def test_two_processes_mine_exactly_the_sets_of_one(
     single = quals_sets
     shared = ContrastiveSets.load(out)
     # the same documents, summaries and rounds; scores equal up to float noise (one thread per
-    # process there, two here: matmul reductions may differ in the last bits)
+    # process there, this worker's count here: matmul reductions may differ in the last bits)
     assert sorted(shared) == sorted(single) and shared.round == single.round
     for key in single:
         a, b = shared[key], single[key]

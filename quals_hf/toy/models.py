@@ -112,8 +112,8 @@ def train_toy_seq2seq(
     start: BartForConditionalGeneration | None = None,
 ) -> tuple[BartForConditionalGeneration, PreTrainedTokenizerFast]:
     """Train a small BART (``d_model`` wide, ``layers`` deep) from scratch on pairs of
-    ``(input text, target text)``, or go on training ``start`` (``d_model`` and ``layers`` are
-    then ignored).
+    ``(input text, target text)``, or go on training ``start`` in place (``d_model`` and
+    ``layers`` are then ignored).
 
     A plain AdamW loop (faster than a Trainer for a model this small), deterministic for a
     given seed and thread count. ``target_bos`` starts every label with ``<s>``, as
