@@ -23,8 +23,8 @@ from quals_hf.toy.models import (
     train_toy_summarizer,
 )
 
-# Under pytest-xdist (`-n`, on by default in pyproject.toml) the workers share the cores: one
-# worker on 2 cores runs a toy model's training at nearly the speed of 2 threads.
+# Under pytest-xdist (`-n`, on by default in pyproject.toml) the workers share the cores, each
+# with its share of threads: one thread trains the toy BARTs nearly as fast as two.
 _WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 torch.set_num_threads(max(1, _CORES // _WORKERS))
