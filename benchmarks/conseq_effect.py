@@ -68,7 +68,7 @@ from quals_hf.toy.unfaithful import (
 )
 
 ARMS = ("mle", "conseq-quals", "conseq-rouge", "conseq-remine")
-TEST_SEED = 90_000
+TEST_SEED = 90_000  # the unseen stories: the same for every seed and arm
 # the settings that make the MLE summarizer: its checkpoint is kept and reused by these
 MLE_KEYS = (
     "train_docs",
@@ -77,7 +77,7 @@ MLE_KEYS = (
     "mle_d_model",
     "unfaithful_ratio",
     "omit_ratio",
-)  # the unseen stories: the same for every seed and arm
+)
 
 
 @dataclass(frozen=True)
