@@ -60,6 +60,8 @@ from quals_hf import (
     RemineCallback,
     mine_contrastive_sets,
 )
+from quals_hf.conseq.loss import IGNORE, sequence_logps
+from quals_hf.core.padding import pad_sequences
 from quals_hf.toy.models import load_or_train_toy_qagen, toy_tokenizer, train_toy_seq2seq
 from quals_hf.toy.unfaithful import (
     SummarizationExample,
@@ -193,6 +195,29 @@ def evaluate_model(model, tokenizer, test: list[SummarizationExample], scorer: Q
     }
 
 
+@torch.no_grad()
+def triple_margin(model, tokenizer, sets: Any, pool: Dataset) -> float:
+    """Mean over the mined triples of the positive's minus the negative's length-normalised
+    log-likelihood under ``model``: what the contrastive loss is there to raise."""
+    model.eval()
+    rows = sets.filter_dataset(pool).filter(
+        lambda i: sets[i].positive and sets[i].negative, input_columns="id"
+    )
+    gaps: list[float] = []
+    for start in range(0, len(rows), 32):
+        chunk = rows[start : start + 32]
+        enc = tokenizer(chunk["document"], padding=True, return_tensors="pt")
+        logps = []
+        for side in ("positive", "negative"):
+            targets = [
+                tokenizer(text_target=getattr(sets[i], side))["input_ids"] for i in chunk["id"]
+            ]
+            labels = pad_sequences(targets, IGNORE)[0]
+            logps.append(sequence_logps(model(**enc, labels=labels).logits, labels))
+        gaps += (logps[0] - logps[1]).tolist()
+    return statistics.mean(gaps) if gaps else math.nan
+
+
 def _common_args(setting: Setting, seed: int, output_dir: str) -> dict[str, Any]:
     return dict(
         output_dir=output_dir,
@@ -227,6 +252,7 @@ def run_arm(
     start = time.perf_counter()
     common = _common_args(setting, seed, str(work / arm))
     selected: list[int] = []
+    margins: dict[str, float] = {}
     if arm == "mle":
         tokenized = pool.map(
             lambda b: tokenizer(b["document"], text_target=b["summary"]),
@@ -268,13 +294,19 @@ def run_arm(
             processing_class=tokenizer,
             callbacks=callbacks,
         )
+        before = triple_margin(model, tokenizer, sets, pool)
         trainer.train()
+        margins = {
+            "triple_margin_before": before,
+            "triple_margin_after": triple_margin(model, tokenizer, sets, pool),
+        }
         selected += [
             int(log["remine/examples"])
             for log in trainer.state.log_history
             if "remine/examples" in log
         ]
-    return model, {"selected": selected, "seconds": time.perf_counter() - start}
+    seconds = time.perf_counter() - start
+    return model, {"selected": selected, "seconds": seconds, **margins}
 
 
 def run(
@@ -304,7 +336,7 @@ def run(
         setting.test_docs, TEST_SEED, setting.unfaithful_ratio, setting.omit_ratio
     )
     for seed in seeds:
-        wanted = ["mle-start", *arms] if "mle" in arms else arms  # the start with its control
+        wanted = ["mle-start", *arms]  # the start: the premise, and the arms' baseline
         todo = [a for a in wanted if (seed, a) not in have]
         if not todo:
             continue

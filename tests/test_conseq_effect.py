@@ -1,16 +1,12 @@
-"""ConSeq makes the toy summarizer hallucinate less: one seed of benchmarks/conseq_effect.py.
+"""ConSeq end to end on the toy world with unfaithful references (benchmarks/conseq_effect.py).
 
-An MLE summarizer trained on references of which 30% state a number their document leaves out
-is continued for 30 steps with MLE (the control) and with ConSeq mined by QUALS with the toy
-QAGen, in the setting that lowered the rate in the full run (margin loss, the 60% of documents
-with the best references and the worst negatives; docs/conseq.md).
-
-The effect is fragile, and this test guards the pipeline on the one seed where it is large, not
-the effect itself. Trained models depend on the thread count; the shared toy models and this
-test train with 1 thread (tests/conftest.py). With 1 thread, control -> ConSeq was 24.0% ->
-33.5% on seed 0, 35.5% -> 36.0% on seed 1 and 33.0% -> 17.0% on seed 2; the full run (2
-threads) gave 26.0% -> 11.5%, 32.5% -> 30.5% and 29.0% -> 19.0%. This test reruns seed 2 with 1
-thread.
+An MLE summarizer is trained on references of which 30% state a number their document leaves
+out, then continued with ConSeq mined by QUALS with the toy QAGen. This test asserts only what
+holds on every machine, by construction or by a wide margin: the world's premise (the MLE
+summarizer learned to add numbers), the selection rule, and the contrastive loss raising the
+positives' likelihood over the negatives' on the mined triples. Whether ConSeq lowers the
+hallucination rate, and by how much, depends on float noise (the sign flips between seeds, thread
+counts and CPUs: docs/conseq.md) and is measured over many runs by the benchmark, not here.
 """
 
 from dataclasses import replace
@@ -20,20 +16,24 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def test_conseq_hallucinates_less_than_more_mle(
+def test_conseq_runs_end_to_end_and_separates_the_mined_triples(
     load_benchmark, toy_qagen_dir, tmp_path, training_threads
 ):
     effect = load_benchmark("conseq_effect")
     setting = replace(effect.Setting(), loss="margin", positive_ratio=0.6, negative_ratio=0.6)
     rows = effect.run(
-        [2], ["mle", "conseq-quals"], setting, tmp_path / "rows.jsonl", tmp_path, toy_qagen_dir
+        [0], ["conseq-quals"], setting, tmp_path / "rows.jsonl", tmp_path, toy_qagen_dir
     )
     arm = {r["arm"]: r for r in rows}
-    start, control, conseq = arm["mle-start"], arm["mle"], arm["conseq-quals"]
-    # the MLE summarizer learned the references' habit: a number its document does not state
-    assert start["hallucination_without_number"] > 0.6
+    start, conseq = arm["mle-start"], arm["conseq-quals"]
+    # the premise: the MLE summarizer learned the references' habit of stating a number its
+    # document lacks (75.5 +- 4.8% over 3 seeds), and does not invent one where a number exists
+    assert start["hallucination_without_number"] > 0.5
     assert start["hallucination_with_number"] < 0.05
-    assert conseq["selected"][0] >= 30
-    # 200 test documents: one standard error of a rate near 0.25 is 0.03
-    assert conseq["hallucination"] < control["hallucination"] - 0.06
-    assert conseq["rouge2"] > control["rouge2"] - 0.02  # no less close to the faithful summaries
+    # 60% best references intersected with 60% worst negatives of 200 documents: at least 40
+    assert conseq["selected"][0] >= 40
+    # the loss does what it is for on the triples it trained on (margin 1.0 on mean token
+    # log-likelihoods; see docs/conseq.md for the measured gain)
+    assert conseq["triple_margin_after"] > conseq["triple_margin_before"] + 0.2
+    # and the summarizer still summarizes: ROUGE-2 against the faithful summaries stays high
+    assert conseq["rouge2"] > 0.4
