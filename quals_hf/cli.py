@@ -30,13 +30,13 @@ def _print_pairs(
         )
 
 
-def demo(args: argparse.Namespace) -> int:
+def _toy_demo(args: argparse.Namespace) -> int:
     """Score a faithful and a corrupted toy-world summary with the toy QAGen."""
     from .scoring.scorer import QualsScorer
     from .toy.models import load_or_train_toy_qagen
     from .toy.world import make_examples
 
-    print("Loading the toy QAGen (trained on first use, about 35 s on 2 CPU cores)...")
+    print("Loading the toy QAGen (trained on first use, about 50 s on 2 CPU cores)...")
     model, tokenizer = load_or_train_toy_qagen(args.cache_dir, verbose=True)
     example = make_examples(args.seed + 1, seed=args.seed)[-1]
     scorer = QualsScorer(model, tokenizer, progress=False)
@@ -54,6 +54,35 @@ def demo(args: argparse.Namespace) -> int:
         out.pair_scores[1],
         scorer.format,
     )
+    return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    """Score a faithful and an unfaithful real news summary (QAGS-XSum, labelled by people)
+    with the package's QAGen, and show the QA pairs behind each score (--toy: the toy world)."""
+    if args.toy:
+        return _toy_demo(args)
+    from .benchmark_data import load_qags
+    from .scoring.scorer import QualsScorer
+
+    print("Loading the package's QAGen (built on first use, about a minute)...", flush=True)
+    scorer = QualsScorer.from_pretrained(device=args.device, progress=False)
+    rows = sorted(load_qags("xsum"), key=lambda row: len(row["document"]))  # the shortest
+    picked = [next(r for r in rows if r["consistency"] == label) for label in (1.0, 0.0)]
+    print("Scoring two QAGS-XSum summaries (about 20 s on 2 CPU cores)...", flush=True)
+    out = scorer.score(
+        [r["document"] for r in picked], [r["summary"] for r in picked], return_details=True
+    )
+    for row, score, pairs in zip(picked, out.scores, out.pair_scores):
+        label = "faithful" if row["consistency"] else "unfaithful"
+        print(f"\nsource (QAGS-XSum #{row['id']}): {row['document']}")
+        _print_pairs(
+            f"{label} summary (human label), by {row['system']}",
+            row["summary"],
+            score,
+            pairs,
+            scorer.format,
+        )
     return 0
 
 
@@ -111,8 +140,6 @@ def mine(args: argparse.Namespace) -> int:
     from .core.tables import load_table
     from .scoring.scorer import QualsScorer
 
-    if args.scorer == "quals" and not args.qagen:
-        raise ValueError("--scorer quals needs --qagen (a QAGen checkpoint)")
     state, device = _process_device(args.device)
     logging.basicConfig(
         level=logging.INFO if state.is_main_process else logging.WARNING, format="%(message)s"
@@ -226,15 +253,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = commands.add_parser("demo", help=demo.__doc__, description=demo.__doc__)
-    p.add_argument("--seed", type=int, default=3, help="which toy-world story to score")
+    p.add_argument("--toy", action="store_true", help="the toy world with the toy QAGen")
+    p.add_argument("--device", default=None, help="default: CUDA when available")
+    p.add_argument("--seed", type=int, default=3, help="--toy: which toy-world story to score")
     p.add_argument(
         "--cache-dir",
         default=None,
-        help="where the toy QAGen is kept (default: ~/.cache/quals_hf/...)",
+        help="--toy: where the toy QAGen is kept (default: ~/.cache/quals_hf/...)",
     )
     p.set_defaults(func=demo)
     p = commands.add_parser("explain", help=explain.__doc__, description=explain.__doc__)
-    p.add_argument("--qagen", required=True, metavar="PATH_OR_ID", help="the QAGen checkpoint")
+    p.add_argument(
+        "--qagen",
+        metavar="PATH_OR_ID",
+        help="the QAGen checkpoint (default: the package's QAGen, built on first use)",
+    )
     p.add_argument("--format", default=None, help="QAGen format preset (default: from config)")
     p.add_argument("--device", default=None, help="default: CUDA when available")
     texts = p.add_mutually_exclusive_group(required=True)
@@ -271,7 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True, help="where the sets go (.jsonl, or a folder)")
     p.add_argument("--split", default="train", help="split of a datasets name (default: train)")
     p.add_argument("--scorer", choices=["quals", "rouge"], default="quals")
-    p.add_argument("--qagen", help="QAGen checkpoint for --scorer quals")
+    p.add_argument(
+        "--qagen", help="QAGen checkpoint for --scorer quals (default: the package's QAGen)"
+    )
     p.add_argument("--format", default=None, help="QAGen format preset (default: from config)")
     p.add_argument("--id-column", default="id", help="added from row numbers when missing")
     p.add_argument("--source-column", default="document")
@@ -301,7 +336,11 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="the scores: a .jsonl or .csv file, one row per example (id, score, num_pairs)",
     )
-    p.add_argument("--qagen", required=True, help="the QAGen checkpoint (path or Hub id)")
+    p.add_argument(
+        "--qagen",
+        help="the QAGen checkpoint, path or Hub id (default: the package's QAGen, built on "
+        "first use)",
+    )
     p.add_argument("--format", default=None, help="QAGen format preset (default: from config)")
     p.add_argument("--split", default="train", help="split of a datasets name (default: train)")
     p.add_argument(

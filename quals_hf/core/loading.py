@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import torch
 from transformers import (
     AutoModelForSeq2SeqLM,
@@ -18,6 +21,14 @@ DTYPES = {
     "fp32": torch.float32,
     "float32": torch.float32,
 }
+
+
+def cache_root() -> Path:
+    """Where the package keeps what it builds or trains on first use (the toy QAGen, the
+    default QAGen): ``$QUALS_HF_CACHE``, else ``$XDG_CACHE_HOME/quals_hf`` (``~/.cache``)."""
+    if "QUALS_HF_CACHE" in os.environ:
+        return Path(os.environ["QUALS_HF_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "quals_hf"
 
 
 def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype | None:

@@ -20,9 +20,6 @@ from ..qagen.loading import load_qagen
 from ..scoring.scorer import QualsConfig, QualsScorer
 from .base import SourceSummaryMetric, load_checkpoint
 
-DEFAULT_CHECKPOINT = "lmqg/t5-base-squad-qag"
-DEFAULT_FORMAT = "lmqg"
-
 _CITATION = """\
 @inproceedings{nan-etal-2021-improving,
     title = "Improving Factual Consistency of Abstractive Summarization via Question Answering",
@@ -52,6 +49,7 @@ Args:
     predictions (`list` of `str`): the summaries to score.
     sources (`list` of `str`): their source documents, in the same order.
     checkpoint (`str`, optional): QAGen checkpoint (Hub id or path); a load-time default.
+        Default: the package's own SmolLM2 QAGen, built into the cache on first use.
     format (`str` or `QAGenFormat`, optional): the checkpoint's format preset ("qagen",
         "t5-sep", "lmqg") or a QAGenFormat; default: the one in the checkpoint's config.
     device (`str`, optional): "cuda", "cpu", ...; default: CUDA when available.
@@ -67,7 +65,7 @@ Returns:
     qa_pairs (`list` of `list` of `dict`): with return_details; per pair: question, answer,
         lp_x, lp_y, token_logprobs_x, token_logprobs_y.
 Examples:
-    >>> quals = evaluate.load("quals", checkpoint="path/to/qagen", format="qagen")  # doctest: +SKIP
+    >>> quals = evaluate.load("quals")  # the package's QAGen  # doctest: +SKIP
     >>> quals.compute(predictions=["a summary ."], sources=["a document ."])  # doctest: +SKIP
     {'quals': -0.08, 'scores': [-0.08], 'num_qa_pairs': [6]}
 """
@@ -81,9 +79,12 @@ OPTIONS = frozenset(
 
 @functools.lru_cache(maxsize=4)
 def _shared_qagen(
-    checkpoint: str, device: str | None, dtype: str | torch.dtype | None
+    checkpoint: str | None, device: str | None, dtype: str | torch.dtype | None
 ) -> tuple[Any, Any]:
-    """One loaded model per (checkpoint, device, dtype) and process."""
+    """One loaded model per (checkpoint, device, dtype) and process; ``None``: the package's
+    QAGen, whose own error says what to fetch when it cannot be built."""
+    if checkpoint is None:
+        return load_qagen(None, device=device, dtype=dtype)
     return load_checkpoint(load_qagen, checkpoint, device=device, dtype=dtype)
 
 
@@ -141,9 +142,6 @@ class Quals(SourceSummaryMetric):
             config = self.scorer.config
             options.setdefault("progress", self.scorer.progress)
         else:
-            checkpoint = checkpoint or DEFAULT_CHECKPOINT
             model, tokenizer = _shared_qagen(checkpoint, device, dtype)
-            if fmt is None and checkpoint == DEFAULT_CHECKPOINT:
-                fmt = DEFAULT_FORMAT
             config = None
         return QualsScorer(model, tokenizer, format=fmt, config=config, **options)

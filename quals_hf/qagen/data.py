@@ -8,7 +8,10 @@ distinct answer text of a question, as the paper trains its QAGen.
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
+import random
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -120,6 +123,53 @@ def mix(*datasets: Any, seed: int = 0) -> Any:
     from datasets import concatenate_datasets
 
     return concatenate_datasets([d for d in datasets if d is not None]).shuffle(seed=seed)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]*[A-Z0-9])")
+
+
+def answer_sentence(context: str, answer: str, answer_start: int = -1) -> tuple[str, int]:
+    """The sentence of ``context`` that holds the answer, and the answer's offset in it.
+
+    Sentences end at ``.``, ``!`` or ``?`` followed by white space and a capital or digit. The
+    answer is found at ``answer_start`` (else its first occurrence); an answer that runs across
+    a sentence end keeps the whole context.
+    """
+    start = answer_start if answer_start >= 0 else context.find(answer)
+    if start < 0:
+        return context, answer_start
+    bounds = [0, *(m.end() for m in _SENTENCE_END.finditer(context)), len(context)]
+    for begin, end in itertools.pairwise(bounds):
+        if begin <= start < end:
+            if start + len(answer) > end:
+                break
+            sentence = context[begin:end]
+            lead = len(sentence) - len(sentence.lstrip())
+            return sentence.strip(), start - begin - lead
+    return context, start
+
+
+def with_sentence_contexts(qa: Any, rate: float, seed: int = 0) -> Any:
+    """Replace the context of about ``rate`` of the rows by the sentence holding their answer.
+
+    QUALS asks its QAGen about summaries, which are short: training on single sentences as well
+    as whole paragraphs (as the shared SmolLM2 QAGen was) prepares it for both. Rows are drawn
+    with a seeded generator, so the same call gives the same data.
+    """
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"sentence context rate must be in [0, 1], got {rate}")
+    if rate == 0.0:
+        return qa
+    draw = random.Random(seed)
+
+    def shorten(row: dict) -> dict:
+        if draw.random() < rate:
+            row["context"], row["answer_start"] = answer_sentence(
+                row["context"], row["answer"], row["answer_start"]
+            )
+        return row
+
+    return qa.map(shorten, desc="answer-sentence contexts")
 
 
 def split_by_context(qa: Any, eval_size: int, seed: int = 0) -> tuple[Any, Any]:

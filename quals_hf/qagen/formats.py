@@ -12,6 +12,8 @@ from __future__ import annotations
 import string
 from dataclasses import asdict, dataclass, field
 
+FORMAT_FILE = "qagen_format.json"  # beside a LoRA adapter, whose folder holds no model config
+
 
 @dataclass(frozen=True)
 class QAGenFormat:

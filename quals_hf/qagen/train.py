@@ -14,8 +14,10 @@ differs between the two goes through the model's `QAGenBackend`. The saved check
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from transformers import (
@@ -27,8 +29,15 @@ from transformers import (
 
 from .backend import QAGenBackend
 from .codec import QAGenCodec
-from .data import from_columns, load_newsqa, load_squad, mix, split_by_context
-from .formats import PRESETS, answer_in_summary
+from .data import (
+    from_columns,
+    load_newsqa,
+    load_squad,
+    mix,
+    split_by_context,
+    with_sentence_contexts,
+)
+from .formats import FORMAT_FILE, PRESETS, answer_in_summary
 from .loading import load_qagen
 
 logger = logging.getLogger("quals_hf")
@@ -67,6 +76,31 @@ class QAGenArguments:
             "help": "Train only the top N decoder blocks and the decoder's final norm (all "
             "else frozen): much faster on CPUs. Default: train everything."
         },
+    )
+    sentence_context_rate: float = field(
+        default=0.0,
+        metadata={
+            "help": "Share of QA pairs whose context is only the sentence holding the answer "
+            "(QUALS reads short summaries); the rest keep their whole paragraph."
+        },
+    )
+    max_train_examples: int | None = field(
+        default=None,
+        metadata={"help": "Train on at most this many QA pairs (after shuffling)."},
+    )
+    lora_r: int | None = field(
+        default=None,
+        metadata={
+            "help": "Train a LoRA adapter of this rank (peft) instead of the weights; saves "
+            "only the adapter. Default: no adapter."
+        },
+    )
+    lora_alpha: int | None = field(
+        default=None, metadata={"help": "LoRA scaling alpha; default twice the rank."}
+    )
+    lora_target_modules: str = field(
+        default="all-linear",
+        metadata={"help": "Modules given adapters: 'all-linear' or comma-separated names."},
     )
     format: str | None = field(
         default=None,
@@ -217,6 +251,21 @@ def train_only_top_layers(model: PreTrainedModel, n: int) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
+def add_lora(model: PreTrainedModel, qagen_args: QAGenArguments) -> PreTrainedModel:
+    """Wrap ``model`` in a peft LoRA adapter (every layer's linear maps by default)."""
+    from peft import LoraConfig, get_peft_model
+
+    targets = qagen_args.lora_target_modules
+    config = LoraConfig(
+        r=qagen_args.lora_r,
+        lora_alpha=qagen_args.lora_alpha or 2 * qagen_args.lora_r,
+        lora_dropout=0.0,
+        target_modules=targets if targets == "all-linear" else targets.split(","),
+        task_type="SEQ_2_SEQ_LM" if model.config.is_encoder_decoder else "CAUSAL_LM",
+    )
+    return get_peft_model(model, config)
+
+
 def train_qagen(
     qagen_args: QAGenArguments, training_args: Seq2SeqTrainingArguments
 ) -> tuple[Seq2SeqTrainer, dict[str, float]]:
@@ -251,6 +300,8 @@ def train_qagen(
     model.config.qagen_format = fmt.to_dict()
     # targets are trained without a leading BOS: the checkpoint must not force one
     model.generation_config.forced_bos_token_id = None
+    if qagen_args.train_top_layers and qagen_args.lora_r:
+        raise ValueError("give train_top_layers or lora_r, not both")
     if qagen_args.train_top_layers:
         trainable = train_only_top_layers(model, qagen_args.train_top_layers)
         logger.info(
@@ -261,6 +312,11 @@ def train_qagen(
     qa = mix(*sources, seed=training_args.seed)
     eval_size = min(qagen_args.eval_size, max(len(qa) // 10, 1))
     train_rows, eval_rows = split_by_context(qa, eval_size, seed=training_args.seed)
+    if qagen_args.max_train_examples is not None:
+        train_rows = train_rows.select(range(min(qagen_args.max_train_examples, len(train_rows))))
+    rate = qagen_args.sentence_context_rate
+    train_rows = with_sentence_contexts(train_rows, rate, seed=training_args.seed)
+    eval_rows = with_sentence_contexts(eval_rows, rate, seed=training_args.seed + 1)
     source_limit = qagen_args.max_source_length
     if backend.prompt_limit_includes_generation and backend.max_positions:
         # a decoder-only model reads prompt and target in one window
@@ -270,6 +326,9 @@ def train_qagen(
     evaluation = prepare_examples(eval_rows, codec, backend, *lengths)
     text_columns = ["context", "question", "answer", "answer_start", "prompt_ids"]
     training_args.predict_with_generate = False
+    if qagen_args.lora_r:
+        model = add_lora(model, qagen_args)
+        model.print_trainable_parameters()
     trainer = QAGenTrainer(
         model=model,
         args=training_args,
@@ -281,8 +340,11 @@ def train_qagen(
         eval_rows=evaluation,
         max_new_tokens=qagen_args.max_target_length,
     )
-    trainer.train()
+    resume = training_args.resume_from_checkpoint
+    trainer.train(resume_from_checkpoint=True if resume == "last" else resume)
     trainer.save_model()
+    if qagen_args.lora_r:  # the adapter folder holds no model config: keep the format beside it
+        Path(training_args.output_dir, FORMAT_FILE).write_text(json.dumps(fmt.to_dict(), indent=1))
     names = [
         n
         for n, given in (

@@ -183,13 +183,14 @@ class QualsScorer:
     @classmethod
     def from_pretrained(
         cls,
-        name_or_path: str,
+        name_or_path: str | None = None,
         format: str | QAGenFormat | None = None,
         device: str | torch.device | None = None,
         dtype: str | torch.dtype | None = None,
         **kwargs: int | float | bool | None,
     ) -> QualsScorer:
-        """Load a QAGen checkpoint (Hub id or local path; seq2seq or causal LM) and tokenizer.
+        """Load a QAGen checkpoint (Hub id or local path; seq2seq or causal LM) and tokenizer;
+        ``None``: the package's own SmolLM2 QAGen (built into the cache on first use).
 
         ``device`` defaults to CUDA when available; ``dtype`` may be ``"bf16"``/``"fp16"``.
         Other keyword arguments are `QualsConfig` fields, ``batch_size`` or ``progress``.

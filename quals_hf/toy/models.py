@@ -8,7 +8,6 @@ summarizer for ConSeq examples.
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
+from ..core.loading import cache_root
 from .world import (
     SEP,
     document_questions,
@@ -349,8 +349,7 @@ def train_toy_qa(
 
 def default_cache_dir() -> Path:
     """Where `load_or_train_toy_qagen` keeps the trained toy QAGen."""
-    root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return root / "quals_hf" / f"toy-qagen-seed{TRAIN_SEED}"
+    return cache_root() / f"toy-qagen-seed{TRAIN_SEED}"
 
 
 def load_or_train_toy_qagen(

@@ -1,6 +1,7 @@
 """The Hub Space of the quals metric: a gradio page (`quals_hf.metrics.space`) over `quals.py`.
 
-Set the Space variables QUALS_CHECKPOINT and QUALS_FORMAT to score with another QAGen.
+It scores with the package's own QAGen; set the Space variables QUALS_CHECKPOINT and
+QUALS_FORMAT to score with another one.
 """
 
 import os
@@ -12,7 +13,7 @@ from quals_hf.metrics.space import build_space, metric_card
 
 module = evaluate.load(
     str(Path(__file__).parent),
-    checkpoint=os.environ.get("QUALS_CHECKPOINT", "lmqg/t5-base-squad-qag"),
-    format=os.environ.get("QUALS_FORMAT", "lmqg"),
+    checkpoint=os.environ.get("QUALS_CHECKPOINT"),
+    format=os.environ.get("QUALS_FORMAT"),
 )
 build_space(module, card=metric_card(Path(__file__).with_name("README.md"))).launch()
