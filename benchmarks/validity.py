@@ -14,8 +14,9 @@ human ``consistency`` label (Pearson and Spearman, bootstrap 95% intervals):
    input_prefix + t + input_suffix, prompt and summary ids joined as ids; the source is cut (never
    the prefix or the suffix) so that prompt + summary fit in 2048 tokens.
 
-    python benchmarks/validity.py --qagen /work/models/smollm2-qagen --skip-quals --n 20  # smoke
-    python benchmarks/validity.py --qagen /work/models/smollm2-qagen --write docs/validity.md
+    python benchmarks/validity.py --skip-quals --n 20  # smoke
+    python benchmarks/validity.py --write docs/validity.md  # the package's QAGen
+    python benchmarks/validity.py --qagen DIR --out runs/validity-other  # another QAGen
 
 QUALS takes about an hour for all 474 summaries on 2 CPU cores: per-summary results of QUALS and
 of the likelihood baseline are appended to ``--out`` (JSONL, one batch at a time) as they are
@@ -763,7 +764,11 @@ show, compared with the baselines and the published metrics.**
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--qagen", type=Path, help="decoder-only QAGen folder (QUALS, likelihood)")
+    parser.add_argument(
+        "--qagen",
+        type=Path,
+        help="decoder-only QAGen folder (QUALS, likelihood); default: the package's QAGen",
+    )
     parser.add_argument(
         "--n",
         nargs="+",
@@ -795,11 +800,13 @@ def main(argv: list[str] | None = None) -> None:
     needs_model = not (args.skip_quals and args.skip_likelihood)
     if needs_model:
         if args.qagen is None:
-            parser.error("--qagen is required unless both --skip-quals and --skip-likelihood")
+            from quals_hf.qagen.default import default_qagen_dir
+
+            args.qagen = default_qagen_dir()  # the package's QAGen, built on first use
         if not (args.qagen / "config.json").is_file():
             parser.error(
-                f"--qagen {args.qagen}: no config.json there (build the SmolLM2 QAGen with "
-                "`python ../shared/models/smollm2-qagen/build.py DIR`)"
+                f"--qagen {args.qagen}: no config.json there (a QAGen checkpoint folder; "
+                "omit --qagen for the package's QAGen)"
             )
     check_out_dir(args.out, args.qagen if needs_model else None)
     args._likelihood = args._quals = args._scorer = None

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .scoring.pairs import AGGREGATES, PAIR_SCORES
+
 if TYPE_CHECKING:
     from accelerate import PartialState
 
@@ -207,7 +209,16 @@ def score(args: argparse.Namespace) -> int:
     )
     overrides = {
         name: getattr(args, name)
-        for name in ("num_groups", "max_pairs", "max_input_length")
+        for name in (
+            "num_groups",
+            "max_pairs",
+            "max_input_length",
+            "pair_score",
+            "question_weight",
+            "aggregate",
+            "worst_k",
+            "softmin_temperature",
+        )
         if getattr(args, name) is not None
     }
     scorer = QualsScorer.from_pretrained(
@@ -372,6 +383,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max-input-length", type=int, help="longest input in tokens (default: up to 1024)"
     )
+    p.add_argument(
+        "--pair-score",
+        choices=PAIR_SCORES,
+        help="score each pair on all its tokens (default, the paper's), its answer tokens, or "
+        "a weighted mix (--question-weight)",
+    )
+    p.add_argument("--question-weight", type=float, help="--pair-score weighted (default: 0.5)")
+    p.add_argument(
+        "--aggregate",
+        choices=AGGREGATES,
+        help="a summary's score from its pairs: mean (default, the paper's), min, worst_k, softmin",
+    )
+    p.add_argument("--worst-k", type=int, help="--aggregate worst_k: pairs averaged (default: 3)")
+    p.add_argument("--softmin-temperature", type=float, help="--aggregate softmin (default: 0.5)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=score)
     # its options (QAGenArguments, Seq2SeqTrainingArguments) go to HfArgumentParser, --help too

@@ -68,6 +68,17 @@ class QAGenCodec:
             kept, skip_special_tokens=False, clean_up_tokenization_spaces=False
         )
 
+    def answer_start(self, ids: list[int]) -> int | None:
+        """Where a pair's answer tokens begin in its target ``ids``: right after the tokens
+        that complete the format's separator (the answer, the format's tail and EOS follow).
+        ``None`` when no separator is found, or the format puts the answer first."""
+        if self.format.answer_first:
+            return None
+        for end in range(1, len(ids) + 1):
+            if self.format.separator in self.decode(ids[:end]):
+                return end
+        return None
+
     def parse(self, ids: list[int]) -> list[tuple[str, str]]:
         """The ``(question, answer)`` pairs of generated ids (see `QAGenFormat.parse`)."""
         return self.format.parse(self.decode(ids))

@@ -9,7 +9,21 @@ from typing import Any
 
 from ..qagen.formats import answer_in_summary
 
-__all__ = ["PairScore", "QAPair", "answer_in_summary", "quals_from_pair_scores", "select_pairs"]
+__all__ = [
+    "AGGREGATES",
+    "PAIR_SCORES",
+    "PairScore",
+    "QAPair",
+    "aggregate",
+    "answer_in_summary",
+    "quals_from_pair_scores",
+    "select_pairs",
+]
+
+# How one pair is scored from its per-token log-probabilities (QualsConfig.pair_score)
+PAIR_SCORES = ("pair", "answer", "weighted")
+# How a summary's pair scores become one score (QualsConfig.aggregate)
+AGGREGATES = ("mean", "min", "worst_k", "softmin")
 
 
 @dataclass
@@ -46,6 +60,8 @@ class PairScore:
         lp_y: mean log-probability of the pair's tokens given the summary.
         token_logprobs_x: per-token log-probabilities given the source.
         token_logprobs_y: per-token log-probabilities given the summary.
+        answer_start: index of the first answer token in the scored tokens (the answer, the
+            format's tail and EOS follow); ``None`` when unknown.
     """
 
     pair: QAPair
@@ -53,11 +69,41 @@ class PairScore:
     lp_y: float
     token_logprobs_x: list[float] = field(repr=False)
     token_logprobs_y: list[float] = field(repr=False)
+    answer_start: int | None = None
 
     @property
     def consistency(self) -> float:
         """``lp_x - lp_y``: near 0 when the source supports the pair, very negative if not."""
         return self.lp_x - self.lp_y
+
+    def part_consistency(self, start: int, end: int | None = None) -> float:
+        """``lp_x - lp_y`` over the scored tokens ``[start:end]`` only (mean log-probs)."""
+        x, y = self.token_logprobs_x[start:end], self.token_logprobs_y[start:end]
+        if not x:
+            raise ValueError(f"pair {self.pair.question!r}: no tokens in [{start}:{end}]")
+        return sum(x) / len(x) - sum(y) / len(y)
+
+    def score(self, mode: str = "pair", question_weight: float = 0.5) -> float:
+        """The pair's consistency under a `PAIR_SCORES` mode.
+
+        ``"pair"`` (the paper): over every token. ``"answer"``: over the answer tokens and EOS
+        only, so that a question's many supported tokens cannot dilute an unsupported answer.
+        ``"weighted"``: ``question_weight`` times the question part (question and separator)
+        plus the rest times the answer part.
+        """
+        if mode == "pair":
+            return self.consistency
+        if mode not in PAIR_SCORES:
+            raise ValueError(f"unknown pair score {mode!r}; use one of {PAIR_SCORES}")
+        if self.answer_start is None:
+            raise ValueError(
+                f"pair {self.pair.question!r}: its answer tokens are unknown (answer_start)"
+            )
+        answer = self.part_consistency(self.answer_start)
+        if mode == "answer" or self.answer_start == 0:
+            return answer
+        question = self.part_consistency(0, self.answer_start)
+        return question_weight * question + (1 - question_weight) * answer
 
     def to_dict(self) -> dict[str, Any]:
         """The one JSON-able form of a scored pair (metric results, score files, the CLI)."""
@@ -69,14 +115,38 @@ class PairScore:
             "consistency": self.consistency,
             "token_logprobs_x": self.token_logprobs_x,
             "token_logprobs_y": self.token_logprobs_y,
+            "answer_start": self.answer_start,
         }
+
+
+def aggregate(
+    values: Sequence[float], mode: str = "mean", worst_k: int = 3, temperature: float = 0.5
+) -> float:
+    """One summary's score from its pair scores under an `AGGREGATES` mode; NaN without any.
+
+    ``"mean"`` (the paper); ``"min"``: the worst pair; ``"worst_k"``: the mean of the
+    ``worst_k`` lowest; ``"softmin"``: ``-T log mean exp(-v / T)``, between the minimum
+    (``T`` -> 0) and the mean (``T`` -> infinity), so one unsupported pair pulls it down.
+    """
+    if mode not in AGGREGATES:
+        raise ValueError(f"unknown aggregate {mode!r}; use one of {AGGREGATES}")
+    if not values:
+        return math.nan
+    if mode == "mean":
+        return sum(values) / len(values)
+    if mode == "min":
+        return min(values)
+    if mode == "worst_k":
+        worst = sorted(values)[:worst_k]
+        return sum(worst) / len(worst)
+    low = min(values)  # shifted for stability: every exponent is <= 0
+    mean_exp = sum(math.exp(-(v - low) / temperature) for v in values) / len(values)
+    return low - temperature * math.log(mean_exp)
 
 
 def quals_from_pair_scores(pair_scores: Sequence[PairScore]) -> float:
     """QUALS of one example: the mean of ``lp_x - lp_y`` over its pairs, NaN without pairs."""
-    if not pair_scores:
-        return math.nan
-    return sum(p.consistency for p in pair_scores) / len(pair_scores)
+    return aggregate([p.consistency for p in pair_scores])
 
 
 def select_pairs(candidates: list[QAPair], max_pairs: int = 10) -> list[QAPair]:

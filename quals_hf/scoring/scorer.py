@@ -24,7 +24,15 @@ from ..qagen.likelihood import target_token_logprobs
 from ..qagen.loading import load_qagen
 from ..qagen.search import DiverseBeamOutput, diverse_beam_search
 from .explain import Explanation
-from .pairs import PairScore, QAPair, answer_in_summary, quals_from_pair_scores, select_pairs
+from .pairs import (
+    AGGREGATES,
+    PAIR_SCORES,
+    PairScore,
+    QAPair,
+    aggregate,
+    answer_in_summary,
+    select_pairs,
+)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -43,6 +51,16 @@ class QualsConfig:
         max_pairs: most question-answer pairs scored per summary.
         max_input_length: longest input in tokens (longer ones are truncated); ``None`` means
             1024 or the model's or tokenizer's limit when smaller.
+        pair_score: how a pair is scored (`PAIR_SCORES`): ``"pair"`` (the paper: every
+            token), ``"answer"`` (answer tokens and EOS only) or ``"weighted"``.
+        question_weight: ``"weighted"``: the question part's weight (the answer's is 1 minus
+            it).
+        aggregate: how a summary's pair scores become its score (`AGGREGATES`): ``"mean"``
+            (the paper), ``"min"``, ``"worst_k"`` or ``"softmin"``.
+        worst_k: ``"worst_k"``: how many of the lowest pair scores are averaged.
+        softmin_temperature: ``"softmin"``: the temperature (small: near the minimum).
+
+    The paper's values are the defaults; docs/quals.md shows what each option does to a pair.
     """
 
     num_groups: int = 60
@@ -52,13 +70,35 @@ class QualsConfig:
     length_penalty: float = 1.0
     max_pairs: int = 10
     max_input_length: int | None = None
+    pair_score: str = "pair"
+    question_weight: float = 0.5
+    aggregate: str = "mean"
+    worst_k: int = 3
+    softmin_temperature: float = 0.5
 
     def __post_init__(self) -> None:
-        for name in ("num_groups", "max_new_tokens", "max_pairs"):
+        for name in ("num_groups", "max_new_tokens", "max_pairs", "worst_k"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.min_new_tokens < 0 or self.diversity_penalty < 0:
             raise ValueError("min_new_tokens and diversity_penalty must be >= 0")
+        if self.pair_score not in PAIR_SCORES:
+            raise ValueError(f"pair_score must be one of {PAIR_SCORES}, got {self.pair_score!r}")
+        if self.aggregate not in AGGREGATES:
+            raise ValueError(f"aggregate must be one of {AGGREGATES}, got {self.aggregate!r}")
+        if not 0.0 <= self.question_weight <= 1.0:
+            raise ValueError(f"question_weight must be in [0, 1], got {self.question_weight}")
+        if self.softmin_temperature <= 0:
+            raise ValueError(f"softmin_temperature must be > 0, got {self.softmin_temperature}")
+
+    def summary_score(self, pair_scores: Sequence[PairScore]) -> float:
+        """One summary's score from its scored pairs under this config; NaN without pairs."""
+        return aggregate(
+            [p.score(self.pair_score, self.question_weight) for p in pair_scores],
+            self.aggregate,
+            self.worst_k,
+            self.softmin_temperature,
+        )
 
     def search_kwargs(self) -> dict[str, float | int]:
         """The arguments of `diverse_beam_search` held by this config."""
@@ -326,12 +366,18 @@ class QualsScorer:
         targets = [[(p.prefix_ids, p.token_ids) for p in example] for example in pairs]
         return target_token_logprobs(self.backend, inputs, targets)
 
-    @staticmethod
     def _pair_scores(
-        pairs: list[QAPair], given_x: list[torch.Tensor], given_y: list[torch.Tensor]
+        self, pairs: list[QAPair], given_x: list[torch.Tensor], given_y: list[torch.Tensor]
     ) -> list[PairScore]:
         return [
-            PairScore(pair, lx.mean().item(), ly.mean().item(), lx.tolist(), ly.tolist())
+            PairScore(
+                pair,
+                lx.mean().item(),
+                ly.mean().item(),
+                lx.tolist(),
+                ly.tolist(),
+                self.codec.answer_start(pair.token_ids),
+            )
             for pair, lx, ly in zip(pairs, given_x, given_y)
         ]
 
@@ -421,7 +467,7 @@ class QualsScorer:
             "QUALS",
         )
         return QualsOutput(
-            scores=[quals_from_pair_scores(s) for s in scored],
+            scores=[self.config.summary_score(s) for s in scored],
             num_pairs=[len(s) for s in scored],
             pairs=[[p.pair for p in s] for s in scored] if return_details else None,
             pair_scores=scored if return_details else None,

@@ -1,0 +1,101 @@
+"""Does a scoring option see one unsupported fact? QUALS options on the toy world's ground truth.
+
+Three kinds of summary, scored by the toy QAGen against their documents:
+- faithful: the toy world's faithful summaries;
+- added number: unfaithful references of `quals_hf.toy.unfaithful` that state a number of jobs
+  their document leaves out (everything else in them is right): one unsupported fact;
+- copy errors: the toy world's corrupted summaries (a name, company, city... swapped).
+
+The QAGen runs once; every option is computed from the same scored pairs (`PairScore.score`,
+`aggregate`). Printed per option: the median score of each kind, the gap of each to the
+faithful median, and whether an added number scores at least as low as a copy error's median
+(the goal of the issue "QUALS that sees one wrong fact"), and the AUC of faithful against each
+kind (how often a faithful summary outscores it: what mining needs).
+
+    python benchmarks/toy_options.py --n 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from quals_hf import QualsConfig, QualsScorer
+from quals_hf.toy.models import load_or_train_toy_qagen
+from quals_hf.toy.unfaithful import make_unfaithful_examples
+from quals_hf.toy.world import make_examples
+
+OPTIONS: list[tuple[str, dict]] = [
+    ("paper: pair tokens, mean", {}),
+    ("answer tokens, mean", {"pair_score": "answer"}),
+    ("weighted 0.25, mean", {"pair_score": "weighted", "question_weight": 0.25}),
+    ("pair tokens, min", {"aggregate": "min"}),
+    ("pair tokens, worst 3", {"aggregate": "worst_k"}),
+    ("pair tokens, softmin 0.5", {"aggregate": "softmin"}),
+    ("answer tokens, min", {"pair_score": "answer", "aggregate": "min"}),
+    ("answer tokens, worst 3", {"pair_score": "answer", "aggregate": "worst_k"}),
+    ("answer tokens, softmin 0.5", {"pair_score": "answer", "aggregate": "softmin"}),
+]
+
+
+def summaries(n: int, seed: int) -> dict[str, tuple[list[str], list[str]]]:
+    """(documents, summaries) of each kind, ``n`` each, from stories no model trained on."""
+    stories = make_examples(n, seed=seed)
+    added = [
+        e
+        for e in make_unfaithful_examples(20 * n, seed=seed + 1, unfaithful_ratio=0.3)
+        if not e.faithful
+    ][:n]
+    return {
+        "faithful": ([e.document for e in stories], [e.summary for e in stories]),
+        "added number": ([e.document for e in added], [e.reference for e in added]),
+        "copy error": ([e.document for e in stories], [e.corrupted_summary for e in stories]),
+    }
+
+
+def auc(higher: list[float], lower: list[float]) -> float:
+    """P(a score of ``higher`` > one of ``lower``), ties counting half (Mann-Whitney)."""
+    wins = sum((h > v) + 0.5 * (h == v) for h in higher for v in lower)
+    return wins / (len(higher) * len(lower))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100, help="summaries of each kind")
+    parser.add_argument("--seed", type=int, default=95)
+    parser.add_argument("--num-groups", type=int, default=20, help="toy summaries are short")
+    args = parser.parse_args()
+    model, tokenizer = load_or_train_toy_qagen()
+    scorer = QualsScorer(model, tokenizer, num_groups=args.num_groups, progress=False)
+    details = {}
+    start = time.perf_counter()
+    for kind, (documents, texts) in summaries(args.n, args.seed).items():
+        details[kind] = scorer.score(documents, texts, return_details=True).pair_scores
+    seconds = time.perf_counter() - start
+    print(
+        f"toy QAGen, {args.n} summaries of each kind, {args.num_groups} groups, seed "
+        f"{args.seed}; QAGen run once ({seconds:.0f} s), options recomputed from its pairs\n"
+    )
+    print(
+        "| option | median: faithful | added number | copy errors | added number <= copy-error "
+        "median | AUC faithful vs added number | AUC faithful vs copy errors |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for label, options in OPTIONS:
+        config = QualsConfig(**options)
+        scores = {  # NaN (no pair) left out
+            kind: [s for s in (config.summary_score(p) for p in pairs) if s == s]
+            for kind, pairs in details.items()
+        }
+        faithful, added, copy = (statistics.median(v) for v in scores.values())
+        print(
+            f"| {label} | {faithful:.3f} | {added:.3f} | {copy:.3f} "
+            f"| {'yes' if added <= copy else 'no'} "
+            f"| {auc(scores['faithful'], scores['added number']):.3f} "
+            f"| {auc(scores['faithful'], scores['copy error']):.3f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

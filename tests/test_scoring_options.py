@@ -1,0 +1,93 @@
+"""QUALS scoring options beyond the paper (QualsConfig.pair_score / aggregate): the arithmetic on
+hand-made per-token log-probabilities, answer tokens found by the codec, and the toy QAGen."""
+
+import math
+
+import pytest
+
+from quals_hf import QualsConfig, QualsScorer
+from quals_hf.scoring.pairs import PairScore, QAPair, aggregate
+from quals_hf.toy.world import make_examples
+
+
+def pair(x, y, answer_start):
+    mean = lambda v: sum(v) / len(v)  # noqa: E731
+    return PairScore(QAPair("q?", "a", 0.0), mean(x), mean(y), x, y, answer_start)
+
+
+# question tokens [0:3], answer and EOS [3:5]: the answer is unsupported by the source
+UNSUPPORTED = pair([-0.1, -0.2, -0.3, -4.0, -0.5], [-0.1, -0.1, -0.1, -0.5, -0.1], 3)
+SUPPORTED = pair([-0.2, -0.2, -0.2, -0.3], [-0.1, -0.1, -0.1, -0.1], 2)
+
+
+def test_pair_scores_average_the_chosen_tokens():
+    assert UNSUPPORTED.score("pair") == pytest.approx(-5.1 / 5 - (-0.9 / 5))
+    assert UNSUPPORTED.score("answer") == pytest.approx(-4.5 / 2 - (-0.6 / 2))  # -1.95
+    question = -0.6 / 3 - (-0.3 / 3)
+    assert UNSUPPORTED.score("weighted", question_weight=0.25) == pytest.approx(
+        0.25 * question + 0.75 * -1.95
+    )
+    # the answer option sees the unsupported answer 2.3 times as strongly as the whole pair
+    assert UNSUPPORTED.score("answer") < 2 * UNSUPPORTED.score("pair")
+    with pytest.raises(ValueError, match="answer tokens are unknown"):
+        pair([-1.0], [-1.0], None).score("answer")
+    with pytest.raises(ValueError, match="unknown pair score"):
+        SUPPORTED.score("tokens")
+
+
+def test_aggregates_of_pair_scores():
+    values = [-0.1, -0.2, -2.0]
+    assert aggregate(values) == pytest.approx(-2.3 / 3)
+    assert aggregate(values, "min") == -2.0
+    assert aggregate(values, "worst_k", worst_k=2) == pytest.approx(-1.1)
+    assert aggregate(values, "worst_k", worst_k=10) == pytest.approx(-2.3 / 3)
+    soft = aggregate(values, "softmin", temperature=0.5)
+    want = -0.5 * math.log(sum(math.exp(v / -0.5) for v in values) / 3)
+    assert soft == pytest.approx(want)
+    assert -2.0 < soft < -2.3 / 3  # between the minimum and the mean
+    assert aggregate(values, "softmin", temperature=1e-3) == pytest.approx(-2.0, abs=1e-2)
+    assert aggregate(values, "softmin", temperature=1e3) == pytest.approx(-2.3 / 3, abs=1e-2)
+    assert math.isnan(aggregate([], "min"))
+
+
+def test_config_checks_and_combines_the_options():
+    config = QualsConfig(pair_score="answer", aggregate="min")
+    assert config.summary_score([UNSUPPORTED, SUPPORTED]) == pytest.approx(-1.95)
+    assert QualsConfig().summary_score([UNSUPPORTED, SUPPORTED]) == pytest.approx(
+        (UNSUPPORTED.consistency + SUPPORTED.consistency) / 2
+    )
+    for bad in (
+        {"pair_score": "tokens"},
+        {"aggregate": "max"},
+        {"worst_k": 0},
+        {"question_weight": 1.5},
+        {"softmin_temperature": 0.0},
+    ):
+        with pytest.raises(ValueError):
+            QualsConfig(**bad)
+
+
+def test_the_codec_finds_where_the_answer_begins(toy_scorer):
+    codec = toy_scorer.codec
+    ids = codec.target_ids("who opened the factory ?", "anna petrov")
+    start = codec.answer_start(ids)
+    assert codec.decode(ids[start:]).strip() == "anna petrov"
+    assert codec.format.separator in codec.decode(ids[:start])
+    assert codec.answer_start(codec.target_ids("who ?", "x")[:1]) is None  # no separator
+
+
+def test_options_rescore_the_same_pairs_with_the_toy_qagen(toy_qagen):
+    model, tokenizer = toy_qagen
+    stories = make_examples(6, seed=91)
+    sources = [s.document for s in stories] * 2
+    summaries = [s.summary for s in stories] + [s.corrupted_summary for s in stories]
+    paper = QualsScorer(model, tokenizer, num_groups=8, progress=False)
+    out = paper.score(sources, summaries, return_details=True)
+    for options in ({"pair_score": "answer", "aggregate": "softmin"}, {"aggregate": "min"}):
+        scorer = QualsScorer(model, tokenizer, num_groups=8, progress=False, **options)
+        got = scorer.score(sources, summaries).scores
+        want = [scorer.config.summary_score(pairs) for pairs in out.pair_scores]
+        assert got == pytest.approx(want, abs=1e-6)  # same pairs, other arithmetic
+    for pairs in out.pair_scores:
+        for p in pairs:  # every generated pair's answer tokens are known
+            assert p.answer_start is not None and 0 < p.answer_start < len(p.token_logprobs_x)
