@@ -21,22 +21,12 @@ import argparse
 import statistics
 import time
 
+from scoring_options import OPTIONS
+
 from quals_hf import QualsConfig, QualsScorer
 from quals_hf.toy.models import load_or_train_toy_qagen
 from quals_hf.toy.unfaithful import make_unfaithful_examples
 from quals_hf.toy.world import make_examples
-
-OPTIONS: list[tuple[str, dict]] = [
-    ("paper: pair tokens, mean", {}),
-    ("answer tokens, mean", {"pair_score": "answer"}),
-    ("weighted 0.25, mean", {"pair_score": "weighted", "question_weight": 0.25}),
-    ("pair tokens, min", {"aggregate": "min"}),
-    ("pair tokens, worst 3", {"aggregate": "worst_k"}),
-    ("pair tokens, softmin 0.5", {"aggregate": "softmin"}),
-    ("answer tokens, min", {"pair_score": "answer", "aggregate": "min"}),
-    ("answer tokens, worst 3", {"pair_score": "answer", "aggregate": "worst_k"}),
-    ("answer tokens, softmin 0.5", {"pair_score": "answer", "aggregate": "softmin"}),
-]
 
 
 def summaries(n: int, seed: int) -> dict[str, tuple[list[str], list[str]]]:

@@ -47,9 +47,12 @@ from typing import Any
 import numpy as np
 import torch
 from scipy import stats
+from scoring_options import OPTIONS
 from tqdm.auto import tqdm
 
+from quals_hf import QualsConfig
 from quals_hf.benchmark_data import QAGS_NAMES, load_qags
+from quals_hf.scoring.pairs import PairScore
 
 SAMPLE_SEED = 0  # the order summaries are scored in (and --n samples from)
 MAX_TOKENS = 2048  # longest prompt + summary the likelihood baseline reads
@@ -339,15 +342,7 @@ def quals_score_fn(args: argparse.Namespace) -> Callable[[list[str], list[str]],
             {
                 "quals": float(s),
                 "num_pairs": int(n),
-                "pairs": [
-                    {
-                        "question": p.pair.question,
-                        "answer": p.pair.answer,
-                        "lp_x": float(p.lp_x),
-                        "lp_y": float(p.lp_y),
-                    }
-                    for p in pairs
-                ],
+                "pairs": [p.to_dict() for p in pairs],  # with per-token log-probs
             }
             for s, n, pairs in zip(out.scores, out.num_pairs, out.pair_scores)
         ]
@@ -450,6 +445,62 @@ def variant_correlations(
     }
 
 
+HALF_SEED = 24  # the seeded split of each set: options are chosen on half A, confirmed on B
+
+
+def halves(n: int, seed: int = HALF_SEED) -> tuple[list[int], list[int]]:
+    """Positions ``0..n-1`` split at random into two halves (A, B), each sorted."""
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    return sorted(order[: n // 2]), sorted(order[n // 2 :])
+
+
+def option_scores(rows: list[dict]) -> dict[str, list[float]]:
+    """Every `OPTIONS` score of each summary, recomputed from its stored pairs (no model run);
+    NaN where the stored pairs lack per-token log-probabilities (rows of older runs)."""
+    out = {}
+    for label, fields in OPTIONS:
+        config = QualsConfig(**fields)
+        out[label] = [
+            config.summary_score([PairScore.from_dict(p) for p in r["pairs"]])
+            if all("token_logprobs_x" in p for p in r["pairs"])
+            else math.nan
+            for r in rows
+        ]
+    return out
+
+
+def paired_difference(
+    option: Sequence[float], paper: Sequence[float], human: Sequence[float]
+) -> dict[str, float] | None:
+    """Pearson of ``option`` minus Pearson of ``paper`` with the human labels, over the
+    summaries both define, and its 95% paired bootstrap interval (same resamples for both)."""
+    x, p, y = (np.asarray(v, dtype=float) for v in (option, paper, human))
+    keep = ~(np.isnan(x) | np.isnan(p))
+    x, p, y = x[keep], p[keep], y[keep]
+    if len(x) < 3:
+        return None
+    idx = np.random.default_rng(SEED).integers(0, len(x), size=(BOOTSTRAP, len(x)))
+    boot = _rowwise_pearson(x[idx], y[idx]) - _rowwise_pearson(p[idx], y[idx])
+    low, high = np.nanpercentile(boot, [2.5, 97.5])
+    point = float(_rowwise_pearson(x, y) - _rowwise_pearson(p, y))
+    return {"r": point, "low": float(low), "high": float(high)}
+
+
+def option_analysis(rows: list[dict], human: list[float]) -> dict[str, dict[str, Any]]:
+    """Per option and half (A, B): Pearson and Spearman with the human labels, and the paired
+    Pearson difference to the paper's QUALS."""
+    scores = option_scores(rows)
+    paper = scores[OPTIONS[0][0]]
+    result: dict[str, dict[str, Any]] = {label: {} for label in scores}
+    for half, idx in zip("AB", halves(len(rows))):
+        h, p = [human[i] for i in idx], [paper[i] for i in idx]
+        for label, values in scores.items():
+            v = [values[i] for i in idx]
+            result[label][half] = {**correlations(v, h), "diff": paired_difference(v, p, h)}
+    return result
+
+
 def worst_disagreements(metric: list[float], human: list[float], k: int = 3) -> list[int]:
     """Positions of the ``k`` summaries whose metric rank is farthest from their human rank
     (ranks scaled to [0, 1]; NaN scores are left out)."""
@@ -533,6 +584,7 @@ def evaluate_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
             "total_seconds": sum(r["seconds"] for r in rows),
             **answer_stats(rows, dict(zip(ids, summaries))),
             "variants": variant_correlations(rows, summaries, human),
+            "options": option_analysis(rows, human),
         }
         extra["worst"] = [
             {
@@ -654,6 +706,29 @@ def analysis(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def option_table(results: dict[str, dict[str, Any]]) -> str:
+    """Markdown: every scoring option's Pearson on each half of each set, its paired difference
+    to the paper's QUALS, and whether it wins on every half (difference interval above 0)."""
+    sets = [n for n, r in results.items() if "options" in r["extra"].get("quals", {})]
+    if not sets:
+        return "(QUALS was not run)"
+    head = ["option"]
+    for n in sets:
+        for h in "AB":
+            head += [f"{SET_TITLES[n]} {h}: Pearson", f"{SET_TITLES[n]} {h}: − paper"]
+    lines = ["| " + " | ".join([*head, "wins on all"]) + " |", "|" + "---|" * (len(head) + 1)]
+    for label, _ in OPTIONS:
+        cells, wins = [], []
+        for n in sets:
+            for h in "AB":
+                got = results[n]["extra"]["quals"]["options"][label][h]
+                diff = got["diff"]
+                cells += [cell(got, "pearson"), cell({"diff": diff}, "diff")]
+                wins.append(bool(diff) and diff["low"] > 0)
+        lines.append("| " + " | ".join([label, *cells, "yes" if all(wins) else "no"]) + " |")
+    return "\n".join(lines)
+
+
 def scatter_plots(results: dict[str, dict[str, Any]], folder: Path, prefix: str) -> list[Path]:
     """One figure per set: each model score (QUALS, likelihood) against the human label."""
     import matplotlib
@@ -741,6 +816,16 @@ Sources of the published rows:
 ## More statistics
 
 {extra_lines(results)}
+
+## Scoring options, on two halves
+
+Every `QualsConfig` scoring option (docs/quals.md), recomputed from the same stored pairs. Each
+set is split at random (seed {HALF_SEED}) into halves A and B: choose on A, confirm on B. "−
+paper": Pearson of the option minus that of the paper's QUALS, with a paired bootstrap interval
+({BOOTSTRAP} resamples of the same summaries for both); "wins on all": that interval lies above
+0 on both halves of every set.
+
+{option_table(results)}
 
 ## Deviations from the paper's settings, and the worst disagreements
 

@@ -146,8 +146,12 @@ def load_benchmark():
     """Import a script of ``benchmarks/`` (not a package) as a module, by file name."""
     import importlib.util
 
+    folder = str(Path(__file__).parent.parent / "benchmarks")
+    if folder not in sys.path:  # benchmarks import their shared modules by name, as scripts do
+        sys.path.insert(0, folder)
+
     def load(name: str):
-        path = Path(__file__).parent.parent / "benchmarks" / f"{name}.py"
+        path = Path(folder) / f"{name}.py"
         spec = importlib.util.spec_from_file_location(f"benchmark_{name}", path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module  # dataclasses resolve their module by name

@@ -293,7 +293,14 @@ def test_space_page_shows_the_metrics_score_and_pairs(toy_scorer, expected, monk
     assert card in fake.markdown and len(fake.clicks) == 1
     value, table = fake.clicks[0](SOURCES[3], SUMMARIES[3])
     assert value == pytest.approx(expected.scores[3], abs=1e-5)
-    assert list(table.columns) == ["question", "answer", "lp_x", "lp_y", "consistency"]
+    assert list(table.columns) == [
+        "question",
+        "answer",
+        "lp_x",
+        "lp_y",
+        "consistency",
+        "answer_start",
+    ]
     assert list(table["question"]) == [p.pair.question for p in expected.pair_scores[3]]
     with pytest.raises(_FakeGradio.Error, match="Enter a source"):
         fake.clicks[0](SOURCES[3], "  ")

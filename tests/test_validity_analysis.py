@@ -32,3 +32,39 @@ def test_worst_disagreements_are_the_largest_rank_gaps(load_benchmark):
     metric = [0.0, 0.1, 5.0, 0.3, math.nan, -3.0]  # #2 ranks top, #5 bottom; #4 has no score
     assert validity.worst_disagreements(metric, human, k=2) == [5, 2]
     assert 4 not in validity.worst_disagreements(metric, human, k=5)
+
+
+def _stored(consistencies, answer_start=2):
+    """A row of stored pairs whose per-token log-probs give these pair consistencies, each with
+    2 supported question tokens and answer tokens carrying the whole gap."""
+    pairs = []
+    for c in consistencies:
+        x, y = [-0.1, -0.1, -0.2 + 2 * c], [-0.1, -0.1, -0.2]
+        pair = _pair("q?", "a", sum(x) / 3, sum(y) / 3)
+        pairs.append({**pair, "token_logprobs_x": x, "token_logprobs_y": y, "answer_start": 2})
+    return {"pairs": pairs}
+
+
+def test_options_are_rescored_from_stored_pairs_and_compared_on_halves(load_benchmark):
+    validity = load_benchmark("validity")
+    rows = [_stored([-0.1 * k, -0.01]) for k in range(40)]
+    human = [-float(k) + (k % 3) for k in range(40)]
+    scores = validity.option_scores(rows)
+    paper = scores["paper: pair tokens, mean"]
+    assert paper[5] == pytest.approx((2 * -0.5 / 3 + 2 * -0.01 / 3) / 2)
+    assert scores["answer tokens, mean"][5] == pytest.approx((2 * -0.5 + 2 * -0.01) / 2)
+    assert scores["pair tokens, min"][5] == pytest.approx(2 * -0.5 / 3)
+    assert math.isnan(
+        validity.option_scores([{"pairs": [_pair("q", "a", -1, -1)]}])["answer tokens, mean"][0]
+    )  # an older run's pairs have no per-token log-probs
+    a, b = validity.halves(40)
+    assert len(a) == len(b) == 20 and sorted(a + b) == list(range(40))
+    same = validity.paired_difference(paper, paper, human)
+    assert same == {"r": 0.0, "low": 0.0, "high": 0.0}
+    better = validity.paired_difference(
+        human, [h + 5 * (k % 2) for k, h in enumerate(human)], human
+    )
+    assert better["r"] > 0 and better["low"] > 0
+    analysis = validity.option_analysis(rows, human)
+    assert set(analysis["pair tokens, min"]) == {"A", "B"}
+    assert analysis["paper: pair tokens, mean"]["A"]["diff"]["r"] == 0.0

@@ -118,6 +118,19 @@ class PairScore:
             "answer_start": self.answer_start,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PairScore:
+        """A scored pair back from `to_dict` (e.g. stored details, rescored under other
+        options by `QualsConfig.summary_score` without running the model)."""
+        return cls(
+            QAPair(data["question"], data["answer"], math.nan),
+            data["lp_x"],
+            data["lp_y"],
+            list(data["token_logprobs_x"]),
+            list(data["token_logprobs_y"]),
+            data.get("answer_start"),
+        )
+
 
 def aggregate(
     values: Sequence[float], mode: str = "mean", worst_k: int = 3, temperature: float = 0.5
