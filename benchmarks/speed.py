@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from naive_quals import naive_quals
 
 from quals_hf import QAPair, QualsScorer, load_qags
+from quals_hf.qagen.likelihood import target_token_logprobs
 from quals_hf.qagen.search import DiverseBeamOutput
 from quals_hf.qags import QagsScorer
 from quals_hf.qags.answers import regex_answer_candidates
@@ -52,6 +53,7 @@ SIZES = {  # d_model, layers (encoder = decoder), heads, feed-forward width
 }
 VOCAB = 50265  # BART's: the output layer costs what it costs in the real models
 PAIR_TOKENS, QUESTION_TOKENS, NUM_ANSWERS = 20, 12, 10
+DEFAULT = Path("the package's QAGen")  # --qagen without a folder
 
 
 def load_pairs(name: str, n: int) -> list[tuple[str, str]]:
@@ -257,36 +259,111 @@ def run(args: argparse.Namespace) -> str:
     return report(args, rows, flops_per_summary, peak)
 
 
+class PhaseTimer:
+    """Seconds per phase of `QualsScorer.score` with a real QAGen: the backend's reads and
+    steps in the search (summary read, search steps) and in scoring (source read, scoring
+    targets), the output layer's share of them, and the Python work around them."""
+
+    def __init__(self, scorer: QualsScorer, watch: Stopwatch) -> None:
+        self.watch, self.phase = watch, "other"
+        backend = type(scorer.backend)  # the search makes its own backend of the model
+        for name in ("read", "step"):
+            setattr(backend, name, self._timed(getattr(backend, name), name))
+        scorer._search = self._in_phase("search", scorer._search)
+        scorer._token_logprobs = self._in_phase("scoring", scorer._token_logprobs)
+        head = scorer.model.get_output_embeddings()
+        head.register_forward_pre_hook(lambda *_: self._head(start=True))
+        head.register_forward_hook(lambda *_: self._head(start=False))
+
+    def _timed(self, method: Callable, label: str) -> Callable:
+        def timed(backend, *args, **kwargs):
+            return self.watch.time(f"{self.phase} {label}", method, backend, *args, **kwargs)
+
+        return timed
+
+    def _in_phase(self, phase: str, fn: Callable) -> Callable:
+        def run(*args, **kwargs):
+            self.phase = phase
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.phase = "other"
+
+        return run
+
+    def _head(self, start: bool) -> None:
+        self.watch.sync()
+        if start:
+            self._head_start = time.perf_counter()
+        else:
+            seconds = time.perf_counter() - self._head_start
+            self.watch.seconds["output layer"] = (
+                self.watch.seconds.get("output layer", 0.0) + seconds
+            )
+
+
+def floor_read_seconds(scorer: QualsScorer, sources: list[str], summaries: list[str]) -> float:
+    """Seconds of one teacher-forced read of each source prompt followed by its summary (the
+    logits of the summary part only), in batches of the scorer's size: every QUALS must read
+    the source once, so this is the floor its cost is measured against."""
+    prompts = scorer.codec.encode_inputs(sources, scorer.max_input_length, "sources")
+    targets = [
+        [([], scorer.tokenizer(y, add_special_tokens=False)["input_ids"])] for y in summaries
+    ]
+    start = time.perf_counter()
+    for i in range(0, len(prompts), scorer.batch_size):
+        end = i + scorer.batch_size
+        target_token_logprobs(scorer.backend, prompts[i:end], targets[i:end])
+    return time.perf_counter() - start
+
+
 def profile_real_qagen(args: argparse.Namespace) -> str:
-    """QUALS alone with a trained QAGen from ``--qagen``: time per summary, search/scoring
-    split and FLOP/s (no QAGS or naive rows: there are no trained QAGS models here)."""
+    """QUALS alone with a trained QAGen from ``--qagen``: time per summary beside the floor
+    (one read of each source prompt and summary), the phase profile and FLOP/s (no QAGS or
+    naive rows: there are no trained QAGS models here)."""
     device = torch.device(args.device)
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
     pairs = load_pairs(args.data, args.n)
     sources, summaries = [d for d, _ in pairs], [s for _, s in pairs]
-    quals = TimedQualsScorer.from_pretrained(
-        str(args.qagen), device=args.device, dtype=dtype, batch_size=args.batch_size, progress=False
+    quals = QualsScorer.from_pretrained(
+        None if args.qagen == DEFAULT else str(args.qagen),
+        device=args.device,
+        dtype=dtype,
+        batch_size=args.batch_size,
+        progress=False,
     )
-    watch = quals.stopwatch = Stopwatch(device)
+    watch = Stopwatch(device)
     quals.score(sources[:1], summaries[:1])  # warm-up
-    watch.seconds.clear()
+    floor = floor_read_seconds(quals, sources, summaries) / args.n
+    PhaseTimer(quals, watch)
     out = watch.time("total", quals.score, sources, summaries)
+    seconds = dict(watch.seconds)  # before the FLOP count runs the (still timed) model again
     counted = min(2, args.n)
     with FlopCounterMode(display=False) as counter:
         quals.score(sources[:counted], summaries[:counted])
     flops = counter.get_total_flops() / counted
     peak = matmul_flops_per_s(device, dtype)
-    per_summary = watch.seconds["total"] / args.n
-    share = watch.seconds.get("scoring", 0.0) / watch.seconds["total"]
+    total = seconds.pop("total")
+    per_summary = total / args.n
     achieved = flops / per_summary
+    head = seconds.pop("output layer", 0.0)
+    phases = {**seconds, "Python and the rest": total - sum(seconds.values())}
+    profile = " ".join(f"| {100 * v / total:.0f}%" for v in phases.values())
     return "\n".join(
         [
-            "| QAGen | s per summary | pairs per summary | scoring passes (lp_x) | search and "
-            "the rest | GFLOP per summary | achieved GFLOP/s | of matmul FLOP/s |",
+            "| QAGen | s per summary | floor: one read, s | QUALS ÷ floor | pairs per summary "
+            "| GFLOP per summary | achieved GFLOP/s | of matmul FLOP/s |",
             "|---|---:|---:|---:|---:|---:|---:|---:|",
-            f"| `{args.qagen}` | {per_summary:.2f} | {sum(out.num_pairs) / args.n:.1f} "
-            f"| {share:.0%} | {1 - share:.0%} | {flops / 1e9:.1f} | {achieved / 1e9:.1f} "
+            f"| `{args.qagen}` | {per_summary:.2f} | {floor:.2f} | {per_summary / floor:.1f} "
+            f"| {sum(out.num_pairs) / args.n:.1f} | {flops / 1e9:.1f} | {achieved / 1e9:.1f} "
             f"| {achieved / peak:.0%} |",
+            "",
+            "Where QUALS' time goes (share of its wall time; the output layer's share is inside "
+            f"the reads and steps: {100 * head / total:.0f}%):",
+            "",
+            "| " + " | ".join(phases) + " |",
+            "|" + "---:|" * len(phases),
+            profile + " |",
             "",
             f"Plain {args.dtype} matmul on this machine: {peak / 1e9:.1f} GFLOP/s. GFLOP "
             f"counted with `FlopCounterMode` on the first {counted} summaries.",
@@ -364,7 +441,12 @@ def main() -> None:
     parser.add_argument("--skip-naive", action="store_true", help="leave out the naive QUALS")
     parser.add_argument("--write", type=Path, help="markdown file to put the table into")
     parser.add_argument(
-        "--qagen", type=Path, help="a trained QAGen folder: profile QUALS with it (QUALS only)"
+        "--qagen",
+        type=Path,
+        nargs="?",
+        const=DEFAULT,
+        help="profile QUALS with a trained QAGen (QUALS only): a folder, or no value for the "
+        "package's QAGen",
     )
     args = parser.parse_args()
     start = time.perf_counter()
