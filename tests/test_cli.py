@@ -103,3 +103,23 @@ def test_mine_errors_are_one_line_and_nonzero(tmp_path, toy_summarizer_dir, docu
     last = no_qagen.stderr.strip().splitlines()[-1]
     assert last.startswith("quals-hf mine: error: could not fetch the default QAGen's base model")
     assert "pass a local QAGen folder" in last and "--qagen DIR" in last
+
+
+def test_demo_scores_a_faithful_and_an_unfaithful_qags_summary(toy_scorer, monkeypatch, capsys):
+    from quals_hf.benchmark_data import load_qags
+    from quals_hf.scoring.scorer import QualsScorer
+
+    asked = []  # the package's QAGen is asked for; the toy QAGen stands in for it
+    monkeypatch.setattr(
+        QualsScorer, "from_pretrained", lambda *a, **k: asked.append(a) or toy_scorer
+    )
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert asked == [()]
+    rows = {r["id"]: r for r in load_qags("xsum")}
+    shortest = sorted(rows.values(), key=lambda r: len(r["document"]))
+    for label, value in (("faithful", 1.0), ("unfaithful", 0.0)):
+        row = next(r for r in shortest if r["consistency"] == value)
+        assert f"source (QAGS-XSum #{row['id']}): {row['document']}" in out
+        assert f"\n{label} summary (human label), by {row['system']}: {row['summary']}" in out
+    assert out.count("QUALS = ") == 2
