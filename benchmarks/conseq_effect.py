@@ -316,12 +316,13 @@ def run_arm(
             processing_class=tokenizer,
             callbacks=callbacks,
         )
-        before = triple_margin(model, tokenizer, sets, pool)
+        before = None if remine else triple_margin(model, tokenizer, sets, pool)
         trainer.train()
-        margins = {
-            "triple_margin_before": before,
-            "triple_margin_after": triple_margin(model, tokenizer, sets, pool),
-        }
+        if not remine:  # re-mining replaces the triples: before and after would differ
+            margins = {
+                "triple_margin_before": before,
+                "triple_margin_after": triple_margin(model, tokenizer, sets, pool),
+            }
         selected += [
             int(log["remine/examples"])
             for log in trainer.state.log_history

@@ -448,11 +448,11 @@ def variant_correlations(
 HALF_SEED = 24  # the seeded split of each set: options are chosen on half A, confirmed on B
 
 
-def halves(n: int, seed: int = HALF_SEED) -> tuple[list[int], list[int]]:
-    """Positions ``0..n-1`` split at random into two halves (A, B), each sorted."""
-    order = list(range(n))
-    random.Random(seed).shuffle(order)
-    return sorted(order[: n // 2]), sorted(order[n // 2 :])
+def halves(ids: Sequence[int], seed: int = HALF_SEED) -> tuple[list[int], list[int]]:
+    """Positions of ``ids`` in half A and in half B: each summary's half follows from a hash
+    of its id alone, so a summary stays in its half whatever sample (``--n``) is scored."""
+    half = [int(hashlib.sha256(f"{seed}:{i}".encode()).hexdigest(), 16) % 2 for i in ids]
+    return [k for k, h in enumerate(half) if h == 0], [k for k, h in enumerate(half) if h == 1]
 
 
 def option_scores(rows: list[dict]) -> dict[str, list[float]]:
@@ -487,13 +487,15 @@ def paired_difference(
     return {"r": point, "low": float(low), "high": float(high)}
 
 
-def option_analysis(rows: list[dict], human: list[float]) -> dict[str, dict[str, Any]]:
-    """Per option and half (A, B): Pearson and Spearman with the human labels, and the paired
-    Pearson difference to the paper's QUALS."""
+def option_analysis(
+    rows: list[dict], human: list[float], ids: Sequence[int]
+) -> dict[str, dict[str, Any]]:
+    """Per option and half (A, B) of the summaries ``ids``: Pearson and Spearman with the
+    human labels, and the paired Pearson difference to the paper's QUALS."""
     scores = option_scores(rows)
     paper = scores[OPTIONS[0][0]]
     result: dict[str, dict[str, Any]] = {label: {} for label in scores}
-    for half, idx in zip("AB", halves(len(rows))):
+    for half, idx in zip("AB", halves(ids)):
         h, p = [human[i] for i in idx], [paper[i] for i in idx]
         for label, values in scores.items():
             v = [values[i] for i in idx]
@@ -584,7 +586,7 @@ def evaluate_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
             "total_seconds": sum(r["seconds"] for r in rows),
             **answer_stats(rows, dict(zip(ids, summaries))),
             "variants": variant_correlations(rows, summaries, human),
-            "options": option_analysis(rows, human),
+            "options": option_analysis(rows, human, ids),
         }
         extra["worst"] = [
             {

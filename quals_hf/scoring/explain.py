@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -90,9 +91,11 @@ class Explanation:
         score: float,
         pair_scores: list[PairScore],
         tokenizer: PreTrainedTokenizerBase,
+        rank: Callable[[PairScore], float] | None = None,
     ) -> Explanation:
-        """Order the pairs least consistent first and decode their tokens."""
-        ordered = sorted(pair_scores, key=lambda p: p.consistency)
+        """Order the pairs least consistent first (by ``rank``, default ``lp_x - lp_y``: the
+        scorer passes its own pair score) and decode their tokens."""
+        ordered = sorted(pair_scores, key=rank or (lambda p: p.consistency))
         tokens = [token_strings(tokenizer, p.pair.token_ids) for p in ordered]
         return cls(source, summary, score, ordered, tokens)
 

@@ -143,6 +143,8 @@ def aggregate(
     """
     if mode not in AGGREGATES:
         raise ValueError(f"unknown aggregate {mode!r}; use one of {AGGREGATES}")
+    if worst_k < 1 or not temperature > 0:
+        raise ValueError(f"worst_k must be >= 1 and temperature > 0, got {worst_k}, {temperature}")
     if not values:
         return math.nan
     if mode == "mean":

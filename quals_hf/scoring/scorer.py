@@ -88,7 +88,7 @@ class QualsConfig:
             raise ValueError(f"aggregate must be one of {AGGREGATES}, got {self.aggregate!r}")
         if not 0.0 <= self.question_weight <= 1.0:
             raise ValueError(f"question_weight must be in [0, 1], got {self.question_weight}")
-        if self.softmin_temperature <= 0:
+        if not self.softmin_temperature > 0:  # NaN too
             raise ValueError(f"softmin_temperature must be > 0, got {self.softmin_temperature}")
 
     def summary_score(self, pair_scores: Sequence[PairScore]) -> float:
@@ -476,6 +476,12 @@ class QualsScorer:
     def explain(self, source: str, summary: str) -> Explanation:
         """One summary's score and its QA pairs, least consistent first, token by token."""
         out = self.score([source], [summary], return_details=True, progress=False)
+        config = self.config
         return Explanation.from_pair_scores(
-            source, summary, out.scores[0], out.pair_scores[0], self.tokenizer
+            source,
+            summary,
+            out.scores[0],
+            out.pair_scores[0],
+            self.tokenizer,
+            rank=lambda p: p.score(config.pair_score, config.question_weight),
         )
