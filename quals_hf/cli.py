@@ -231,7 +231,7 @@ def score(args: argparse.Namespace) -> int:
 
 
 def train_qagen(args: argparse.Namespace) -> int:
-    """Fine-tune a seq2seq model into a QAGen (Seq2SeqTrainer options apply: --output_dir, ...)."""
+    """Fine-tune a seq2seq or decoder-only model into a QAGen (Seq2SeqTrainer options apply)."""
     from transformers import HfArgumentParser, Seq2SeqTrainingArguments
 
     from .qagen.train import QAGenArguments
