@@ -332,6 +332,12 @@ def run_arm(
     return model, {"selected": selected, "seconds": seconds, **margins}
 
 
+def row_setting(row: dict[str, Any]) -> dict[str, Any]:
+    """The setting a stored row ran with: rows written before a field existed ran with its
+    default (rows without a thread count match no run's key)."""
+    return {**asdict(Setting()), **row["setting"]}
+
+
 def run(
     seeds: list[int],
     arms: list[str],
@@ -349,9 +355,7 @@ def run(
     out.parent.mkdir(parents=True, exist_ok=True)
     key = {**asdict(setting), "threads": torch.get_num_threads()}
     done = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
-    # rows written before a setting existed ran with its default (rows without a thread count
-    # never match)
-    done = [r for r in done if {**asdict(Setting()), **r["setting"]} == key]
+    done = [r for r in done if row_setting(r) == key]
     have = {(r["seed"], r["arm"]) for r in done}
     qagen, tokenizer = load_or_train_toy_qagen(qagen_dir)
     scorer = QualsScorer(qagen, tokenizer, progress=False, num_groups=setting.num_groups)
@@ -450,9 +454,12 @@ def bootstrap_interval(values: list[float], draws: int = 10_000, seed: int = 0) 
 def paired_table(out: Path, setting: Setting) -> str:
     """Markdown: each arm minus the MLE control of the same run (seed and thread count), over
     every run of ``setting`` in ``out``: mean difference, 95% bootstrap interval, runs improved."""
-    want = asdict(setting)
     rows = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
-    rows = [r for r in rows if {k: v for k, v in r["setting"].items() if k != "threads"} == want]
+    rows = [
+        r
+        for r in rows
+        if {**row_setting(r), "threads": None} == {**asdict(setting), "threads": None}
+    ]
     by_run = {}
     for r in rows:
         by_run.setdefault((r["seed"], r["setting"]["threads"]), {})[r["arm"]] = r
