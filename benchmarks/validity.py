@@ -41,6 +41,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -332,6 +333,36 @@ def quals_scorer(args: argparse.Namespace):
     return args._scorer
 
 
+def pair_rows(out_pairs: list[list[Any]]) -> list[list[dict]]:
+    return [[p.to_dict() for p in pairs] for pairs in out_pairs]  # with per-token log-probs
+
+
+def windows_score_fn(
+    args: argparse.Namespace, stored: dict[tuple[str, str], list[dict]]
+) -> Callable[[list[str], list[str]], list[dict]]:
+    """A batch scorer that re-scores the stored QUALS pairs of each (source, summary) with the
+    source read in windows (``--source-window-tokens``): no new search."""
+    from quals_hf import QualsScorer
+
+    base = quals_scorer(args)
+    config = replace(base.config, source_window_tokens=args.source_window_tokens)
+    scorer = QualsScorer(
+        base.model,
+        base.tokenizer,
+        format=base.format,
+        config=config,
+        batch_size=args.batch_size,
+        progress=False,
+    )
+
+    def score(sources: list[str], summaries: list[str]) -> list[dict]:
+        pairs = [[PairScore.from_dict(p).pair for p in stored[k]] for k in zip(sources, summaries)]
+        scored = scorer.score_pairs(sources, summaries, pairs)
+        return [{"pairs": rows} for rows in pair_rows(scored)]
+
+    return score
+
+
 def quals_score_fn(args: argparse.Namespace) -> Callable[[list[str], list[str]], list[dict]]:
     """A batch scorer around `QualsScorer` keeping each summary's pairs."""
     scorer = quals_scorer(args)
@@ -342,9 +373,9 @@ def quals_score_fn(args: argparse.Namespace) -> Callable[[list[str], list[str]],
             {
                 "quals": float(s),
                 "num_pairs": int(n),
-                "pairs": [p.to_dict() for p in pairs],  # with per-token log-probs
+                "pairs": pairs,
             }
-            for s, n, pairs in zip(out.scores, out.num_pairs, out.pair_scores)
+            for s, n, pairs in zip(out.scores, out.num_pairs, pair_rows(out.pair_scores))
         ]
 
     return score
@@ -455,18 +486,26 @@ def halves(ids: Sequence[int], seed: int = HALF_SEED) -> tuple[list[int], list[i
     return [k for k, h in enumerate(half) if h == 0], [k for k, h in enumerate(half) if h == 1]
 
 
-def option_scores(rows: list[dict]) -> dict[str, list[float]]:
+def option_scores(
+    rows: list[dict], windowed: tuple[int, list[dict]] | None = None
+) -> dict[str, list[float]]:
     """Every `OPTIONS` score of each summary, recomputed from its stored pairs (no model run);
-    NaN where the stored pairs lack per-token log-probabilities (rows of older runs)."""
+    NaN where the stored pairs lack per-token log-probabilities (rows of older runs). With
+    ``windowed`` (window tokens, rows of the same pairs scored in source windows), every option
+    again on those rows."""
+    runs = [("", rows)]
+    if windowed is not None:
+        runs.append((f", windows {windowed[0]}", windowed[1]))
     out = {}
-    for label, fields in OPTIONS:
-        config = QualsConfig(**fields)
-        out[label] = [
-            config.summary_score([PairScore.from_dict(p) for p in r["pairs"]])
-            if all("token_logprobs_x" in p for p in r["pairs"])
-            else math.nan
-            for r in rows
-        ]
+    for suffix, run_rows in runs:
+        for label, fields in OPTIONS:
+            config = QualsConfig(**fields)
+            out[label + suffix] = [
+                config.summary_score([PairScore.from_dict(p) for p in r["pairs"]])
+                if all("token_logprobs_x" in p for p in r["pairs"])
+                else math.nan
+                for r in run_rows
+            ]
     return out
 
 
@@ -488,11 +527,14 @@ def paired_difference(
 
 
 def option_analysis(
-    rows: list[dict], human: list[float], ids: Sequence[int]
+    rows: list[dict],
+    human: list[float],
+    ids: Sequence[int],
+    windowed: tuple[int, list[dict]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Per option and half (A, B) of the summaries ``ids``: Pearson and Spearman with the
     human labels, and the paired Pearson difference to the paper's QUALS."""
-    scores = option_scores(rows)
+    scores = option_scores(rows, windowed)
     paper = scores[OPTIONS[0][0]]
     result: dict[str, dict[str, Any]] = {label: {} for label in scores}
     for half, idx in zip("AB", halves(ids)):
@@ -578,6 +620,22 @@ def evaluate_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
                 args._quals = quals_score_fn(args)
             run_resumable(f"QUALS {name}", store, data, args.batch_size, args._quals)
         rows = [store.rows[i] for i in ids]
+        windowed = None
+        if args.source_window_tokens:
+            size = args.source_window_tokens
+            wstore = ResultStore(args.out / f"quals_windows{size}_{name}.jsonl")
+            if not all(i in wstore.rows for i in ids):
+                stored = {
+                    (data["document"][i], data["summary"][i]): store.rows[i]["pairs"] for i in ids
+                }
+                run_resumable(
+                    f"QUALS {name}, windows {size}",
+                    wstore,
+                    data,
+                    args.batch_size,
+                    windows_score_fn(args, stored),
+                )
+            windowed = (size, [wstore.rows[i] for i in ids])
         columns["quals"] = [r["quals"] for r in rows]
         extra["quals"] = {
             "mean_pairs": statistics.fmean(r["num_pairs"] for r in rows),
@@ -586,7 +644,7 @@ def evaluate_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
             "total_seconds": sum(r["seconds"] for r in rows),
             **answer_stats(rows, dict(zip(ids, summaries))),
             "variants": variant_correlations(rows, summaries, human),
-            "options": option_analysis(rows, human, ids),
+            "options": option_analysis(rows, human, ids, windowed),
         }
         extra["worst"] = [
             {
@@ -719,7 +777,7 @@ def option_table(results: dict[str, dict[str, Any]]) -> str:
         for h in "AB":
             head += [f"{SET_TITLES[n]} {h}: Pearson", f"{SET_TITLES[n]} {h}: − paper"]
     lines = ["| " + " | ".join([*head, "wins on all"]) + " |", "|" + "---|" * (len(head) + 1)]
-    for label, _ in OPTIONS:
+    for label in results[sets[0]]["extra"]["quals"]["options"]:
         cells, wins = [], []
         for n in sets:
             for h in "AB":
@@ -873,6 +931,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-likelihood", action="store_true", help="no likelihood baseline")
     parser.add_argument(
         "--explain", action="store_true", help="explain reports (PNG) of the worst disagreements"
+    )
+    parser.add_argument(
+        "--source-window-tokens",
+        type=int,
+        help="also re-score the stored pairs with the source read in windows of about this "
+        "many tokens (QualsConfig.source_window_tokens) and compare every option on them",
     )
     args = parser.parse_args(argv)
     limits: dict[str, int] = {}

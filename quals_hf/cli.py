@@ -389,6 +389,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--worst-k", type=int, help="--aggregate worst_k: pairs averaged (default: 3)")
     p.add_argument("--softmin-temperature", type=float, help="--aggregate softmin (default: 0.5)")
+    p.add_argument(
+        "--source-window-tokens",
+        type=int,
+        help="read each source as overlapping sentence windows of about this many tokens and "
+        "score each pair in its best one (default: the whole source, the paper's)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=score)
     # its options (QAGenArguments, Seq2SeqTrainingArguments) go to HfArgumentParser, --help too

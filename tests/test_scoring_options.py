@@ -4,9 +4,11 @@ hand-made per-token log-probabilities, answer tokens found by the codec, and the
 import math
 
 import pytest
+import torch
 
 from quals_hf import QualsConfig, QualsScorer
 from quals_hf.scoring.pairs import PairScore, QAPair, aggregate
+from quals_hf.scoring.windows import best_window, sentence_windows
 from quals_hf.toy.world import make_examples
 
 
@@ -91,3 +93,54 @@ def test_options_rescore_the_same_pairs_with_the_toy_qagen(toy_qagen):
     for pairs in out.pair_scores:
         for p in pairs:  # every generated pair's answer tokens are known
             assert p.answer_start is not None and 0 < p.answer_start < len(p.token_logprobs_x)
+
+
+def words(sentences):
+    return [len(s.split()) for s in sentences]
+
+
+def test_source_windows_cover_every_sentence_with_overlap():
+    text = "One two three. Four five. Six seven eight nine. Ten. Eleven twelve! Thirteen?"
+    windows = sentence_windows(text, words, max_tokens=5)
+    assert windows == [
+        "One two three. Four five.",  # ("Four five." alone would be inside it: left out)
+        "Six seven eight nine. Ten.",
+        "Ten. Eleven twelve! Thirteen?",
+    ]
+    assert all(len(w.split()) <= 5 for w in windows)
+    assert sentence_windows(text, words, max_tokens=100) == [text]
+    assert sentence_windows("No sentence end here", words, max_tokens=1) == ["No sentence end here"]
+    with pytest.raises(ValueError, match="at least 1"):
+        sentence_windows(text, words, max_tokens=0)
+    with pytest.raises(ValueError, match="source_window_tokens"):
+        QualsConfig(source_window_tokens=0)
+
+
+def test_best_window_keeps_each_pairs_most_likely_window():
+    a, b = torch.tensor([-1.0, -1.0]), torch.tensor([-0.5, -0.6])
+    c, d = torch.tensor([-3.0]), torch.tensor([-0.1])
+    assert best_window([[a, d], [b, c]]) == [b, d]
+    assert best_window([]) == []
+
+
+def test_windowed_lp_x_is_the_best_of_scoring_each_window_alone(toy_qagen):
+    model, tokenizer = toy_qagen
+    stories = make_examples(4, seed=92)
+    sources, summaries = [s.document for s in stories], [s.summary for s in stories]
+    whole = QualsScorer(model, tokenizer, num_groups=8, progress=False)
+    out = whole.score(sources, summaries, return_details=True)
+    # a window larger than the source is the source itself: the paper's scores
+    wide = QualsScorer(model, tokenizer, num_groups=8, progress=False, source_window_tokens=10**4)
+    assert wide.score(sources, summaries).scores == pytest.approx(out.scores, abs=1e-6)
+
+    windowed = QualsScorer(model, tokenizer, num_groups=8, progress=False, source_window_tokens=12)
+    pairs = [[p.pair for p in ps] for ps in out.pair_scores]
+    got = windowed.score_pairs(sources, summaries, pairs)
+    count = lambda ss: [len(tokenizer(s, add_special_tokens=False)["input_ids"]) for s in ss]  # noqa: E731
+    for source, summary, example, scored in zip(sources, summaries, pairs, got):
+        windows = sentence_windows(source, count, 12)
+        assert len(windows) > 2
+        alone = [whole.score_pairs([w], [summary], [example])[0] for w in windows]
+        for j, p in enumerate(scored):
+            assert p.lp_x == pytest.approx(max(a[j].lp_x for a in alone), abs=1e-5)
+            assert p.lp_y == pytest.approx(alone[0][j].lp_y, abs=1e-5)  # lp_y: the summary

@@ -58,7 +58,8 @@ Args:
     return_details (`bool`, optional): also return every example's QA pairs and their scores.
     Any `QualsConfig` field (num_groups, diversity_penalty, min_new_tokens, max_new_tokens,
     length_penalty, max_pairs, max_input_length; the scoring options pair_score,
-    question_weight, aggregate, worst_k, softmin_temperature) may be given as well.
+    question_weight, aggregate, worst_k, softmin_temperature, source_window_tokens) may be
+    given as well.
 Returns:
     quals (`float`): mean QUALS over the examples with at least one QA pair (NaN if none).
     scores (`list` of `float`): QUALS per example, NaN where no QA pair survived.

@@ -33,6 +33,7 @@ from .pairs import (
     answer_in_summary,
     select_pairs,
 )
+from .windows import best_window, sentence_windows
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -59,6 +60,10 @@ class QualsConfig:
             (the paper), ``"min"``, ``"worst_k"`` or ``"softmin"``.
         worst_k: ``"worst_k"``: how many of the lowest pair scores are averaged.
         softmin_temperature: ``"softmin"``: the temperature (small: near the minimum).
+        source_window_tokens: ``None`` (the paper) reads the whole source for lp_x; a number
+            reads it as overlapping sentence-aligned windows of about that many tokens and
+            scores each pair in its best window (`sentence_windows`; costs a read of each
+            window and a pass per window).
 
     The paper's values are the defaults; docs/quals.md shows what each option does to a pair.
     """
@@ -75,6 +80,7 @@ class QualsConfig:
     aggregate: str = "mean"
     worst_k: int = 3
     softmin_temperature: float = 0.5
+    source_window_tokens: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("num_groups", "max_new_tokens", "max_pairs", "worst_k"):
@@ -90,6 +96,10 @@ class QualsConfig:
             raise ValueError(f"question_weight must be in [0, 1], got {self.question_weight}")
         if not self.softmin_temperature > 0:  # NaN too
             raise ValueError(f"softmin_temperature must be > 0, got {self.softmin_temperature}")
+        if self.source_window_tokens is not None and self.source_window_tokens < 1:
+            raise ValueError(
+                f"source_window_tokens must be at least 1 or None, got {self.source_window_tokens}"
+            )
 
     def summary_score(self, pair_scores: Sequence[PairScore]) -> float:
         """One summary's score from its scored pairs under this config; NaN without pairs."""
@@ -253,6 +263,22 @@ class QualsScorer:
     def _encode(self, texts: list[str], what: str) -> list[list[int]]:
         return self.codec.encode_inputs(texts, self.max_input_length, what)
 
+    def _encode_sources(self, sources: list[str]) -> list[list[list[int]]]:
+        """What lp_x reads of each source: the whole source, or its windows
+        (``source_window_tokens``)."""
+        size = self.config.source_window_tokens
+        if size is None:
+            return [[ids] for ids in self._encode(sources, "sources")]
+
+        def count(sentences: list[str]) -> list[int]:
+            ids = self.tokenizer(sentences, add_special_tokens=False)["input_ids"]
+            return [len(i) for i in ids]
+
+        windows = [sentence_windows(text, count, size) for text in sources]
+        flat = self._encode([w for ws in windows for w in ws], "source windows")
+        it = iter(flat)
+        return [[next(it) for _ in ws] for ws in windows]
+
     # -- pairs ----------------------------------------------------------------------------
 
     def _search(self, inputs: list[list[int]]) -> list[DiverseBeamOutput]:
@@ -366,6 +392,17 @@ class QualsScorer:
         targets = [[(p.prefix_ids, p.token_ids) for p in example] for example in pairs]
         return target_token_logprobs(self.backend, inputs, targets)
 
+    def _source_logprobs(
+        self, windows: list[list[list[int]]], pairs: list[list[QAPair]]
+    ) -> list[list[torch.Tensor]]:
+        """lp_x tokens of each example's pairs: in its source's best window (or its only one)."""
+        owner = [k for k, ws in enumerate(windows) for _ in ws]
+        flat = self._token_logprobs([w for ws in windows for w in ws], [pairs[k] for k in owner])
+        per_example: list[list[list[torch.Tensor]]] = [[] for _ in windows]
+        for k, lps in zip(owner, flat):
+            per_example[k].append(lps)
+        return [best_window(ws) for ws in per_example]
+
     def _pair_scores(
         self, pairs: list[QAPair], given_x: list[torch.Tensor], given_y: list[torch.Tensor]
     ) -> list[PairScore]:
@@ -382,22 +419,22 @@ class QualsScorer:
         ]
 
     def _score_batch(
-        self, batch: list[tuple[list[int], list[int], list[QAPair]]]
+        self, batch: list[tuple[list[list[int]], list[int], list[QAPair]]]
     ) -> list[list[PairScore]]:
         """lp_x and lp_y of each example's pairs, both teacher-forced."""
         pairs = [p for _, _, p in batch]
-        given_x = self._token_logprobs([x for x, _, _ in batch], pairs)
+        given_x = self._source_logprobs([x for x, _, _ in batch], pairs)
         given_y = self._token_logprobs([y for _, y, _ in batch], pairs)
         return [self._pair_scores(*args) for args in zip(pairs, given_x, given_y)]
 
     def _generate_and_score(
-        self, batch: list[tuple[str, list[int], list[int]]]
+        self, batch: list[tuple[str, list[list[int]], list[int]]]
     ) -> list[list[PairScore]]:
         """QUALS of a batch: lp_y from the search itself, lp_x from one read of each source."""
         outputs = self._search([ey for _, _, ey in batch])
         found = [self._pairs_from_search(y, out) for (y, _, _), out in zip(batch, outputs)]
         pairs = [[p for p, _ in example] for example in found]
-        given_x = self._token_logprobs([ex for _, ex, _ in batch], pairs)
+        given_x = self._source_logprobs([ex for _, ex, _ in batch], pairs)
         missing = [[p for p, lps in example if lps is None] for example in found]
         teacher = iter(())  # pairs of multi-pair hypotheses: lp_y teacher-forced
         if any(missing):
@@ -426,7 +463,7 @@ class QualsScorer:
             raise ValueError(f"got {len(pairs)} pair lists for {len(texts['sources'])} examples")
         items = list(
             zip(
-                self._encode(texts["sources"], "sources"),
+                self._encode_sources(texts["sources"]),
                 self._encode(texts["summaries"], "summaries"),
                 [[self._tokenized(p) for p in example] for example in pairs],
             )
@@ -434,7 +471,7 @@ class QualsScorer:
         return self._batched(
             items,
             self._score_batch,
-            lambda item: len(item[0]),
+            lambda item: sum(map(len, item[0])),
             batch_size,
             progress,
             "scoring pairs",
@@ -454,14 +491,14 @@ class QualsScorer:
         of pairs, and with ``return_details`` the pairs and their `PairScore`s.
         """
         texts = check_parallel(sources=sources, summaries=summaries)
-        enc_x = self._encode(texts["sources"], "sources")
+        enc_x = self._encode_sources(texts["sources"])
         enc_y = self._encode(texts["summaries"], "summaries")
 
         items = list(zip(texts["summaries"], enc_x, enc_y))
         scored = self._batched(
             items,
             self._generate_and_score,
-            lambda item: len(item[1]),
+            lambda item: sum(map(len, item[1])),
             batch_size,
             progress,
             "QUALS",
