@@ -175,8 +175,8 @@ class ResultStore:
             os.fsync(f.fileno())
 
 
-def check_out_dir(out: Path, qagen: Path | None) -> None:
-    """Refuse to mix results of different QAGen models in one ``--out`` folder."""
+def check_out_dir(out: Path, qagen: Path | None, dtype: str = "fp32") -> None:
+    """Refuse to mix results of different QAGen models (or weight dtypes) in one ``--out``."""
     if qagen is None:
         return
     config = qagen / "config.json"
@@ -184,6 +184,7 @@ def check_out_dir(out: Path, qagen: Path | None) -> None:
         "qagen": str(qagen.resolve()),
         "config_sha256": hashlib.sha256(config.read_bytes()).hexdigest(),
         "max_tokens": MAX_TOKENS,
+        **({} if dtype == "fp32" else {"dtype": dtype}),  # fp32 folders predate the field
     }
     meta = out / "meta.json"
     if meta.exists():
@@ -209,11 +210,14 @@ def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 class LikelihoodBaseline:
     """Mean log-probability of summary + EOS after prompt(source) minus after prompt("")."""
 
-    def __init__(self, qagen: Path, device: str, max_tokens: int = MAX_TOKENS) -> None:
+    def __init__(
+        self, qagen: Path, device: str, max_tokens: int = MAX_TOKENS, dtype: str = "fp32"
+    ) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.tokenizer = AutoTokenizer.from_pretrained(qagen)
-        self.model = AutoModelForCausalLM.from_pretrained(qagen, dtype=torch.float32)
+        weights = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype]
+        self.model = AutoModelForCausalLM.from_pretrained(qagen, dtype=weights)
         self.model.to(device).eval()
         fmt = getattr(self.model.config, "qagen_format", None)
         if not isinstance(fmt, dict) or "input_suffix" not in fmt:
@@ -328,7 +332,11 @@ def quals_scorer(args: argparse.Namespace):
         except ImportError as err:
             raise SystemExit(f"cannot import QualsScorer from quals_hf ({err})") from err
         args._scorer = QualsScorer.from_pretrained(
-            str(args.qagen), device=args.device, batch_size=args.batch_size, progress=False
+            str(args.qagen),
+            device=args.device,
+            dtype=args.dtype,
+            batch_size=args.batch_size,
+            progress=False,
         )
     return args._scorer
 
@@ -597,7 +605,7 @@ def evaluate_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
         store = ResultStore(args.out / f"likelihood_{name}.jsonl")
         if not all(i in store.rows for i in ids):
             if args._likelihood is None:
-                args._likelihood = LikelihoodBaseline(args.qagen, args.device)
+                args._likelihood = LikelihoodBaseline(args.qagen, args.device, dtype=args.dtype)
             run_resumable(
                 f"likelihood {name}",
                 store,
@@ -852,7 +860,7 @@ a 0/1 label (there Pearson is the point-biserial correlation).
 - command: `{command}`
 - machine: {machine(args)}
 - date: {datetime.date.today()}
-- QAGen: `{args.qagen}`
+- QAGen: `{args.qagen}`, weights {args.dtype}
 
 ## Correlations with the human labels
 
@@ -925,6 +933,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sets", nargs="+", choices=QAGS_NAMES, default=list(QAGS_NAMES))
     parser.add_argument("--batch-size", type=int, default=8, help="summaries per batch")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument(
+        "--dtype",
+        choices=["fp32", "bf16"],
+        default="fp32",
+        help="the QAGen's weights (bf16: the approximate fast mode, docs/benchmarks.md)",
+    )
     parser.add_argument("--write", type=Path, help="markdown page to write (plots in images/)")
     parser.add_argument("--out", type=Path, default=Path("runs/validity"), help="JSONL results")
     parser.add_argument("--skip-quals", action="store_true", help="baselines only")
@@ -959,7 +973,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"--qagen {args.qagen}: no config.json there (a QAGen checkpoint folder; "
                 "omit --qagen for the package's QAGen)"
             )
-    check_out_dir(args.out, args.qagen if needs_model else None)
+    check_out_dir(args.out, args.qagen if needs_model else None, args.dtype)
     args._likelihood = args._quals = args._scorer = None
 
     results = {name: evaluate_set(name, args) for name in args.sets}
