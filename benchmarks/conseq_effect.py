@@ -58,6 +58,7 @@ from transformers import (
 )
 
 from quals_hf import (
+    CONSEQ_PRESETS,
     ContrastiveConfig,
     ContrastiveTrainer,
     MiningConfig,
@@ -114,15 +115,22 @@ class Setting:
     omit_ratio: float = 0.4
 
 
-# Named settings (`--setting`): the paper's, and the candidate recipe under measurement
-# (docs/conseq.md): a margin loss, the 60% / 60% selection, and mining scores on answer tokens,
-# which see one unsupported fact more than the whole pair's tokens (benchmarks/toy_options.py)
-SETTINGS = {
-    "paper": Setting(),
-    "recommended": Setting(
-        loss="margin", positive_ratio=0.6, negative_ratio=0.6, mining_pair_score="answer"
-    ),
-}
+def preset_setting(name: str) -> Setting:
+    """The benchmark's setting of a named ConSeq recipe (`quals_hf.CONSEQ_PRESETS`: the
+    paper's, and the recommended one of docs/conseq.md); the sizes stay the Setting's."""
+    preset = CONSEQ_PRESETS[name]
+    return Setting(
+        loss=preset.contrastive_loss,
+        mle_weight=preset.mle_weight,
+        positive_ratio=preset.positive_ratio,
+        negative_ratio=preset.negative_ratio,
+        num_candidates=preset.num_candidates,
+        mining_pair_score=preset.pair_score,
+        mining_aggregate=preset.aggregate,
+    )
+
+
+SETTINGS = {name: preset_setting(name) for name in CONSEQ_PRESETS}
 
 
 # What --quick shrinks (one seed: about a minute of MLE training on 2 cores), for smoke runs;

@@ -8,6 +8,7 @@ if TYPE_CHECKING:  # what the lazy loader below returns, for type checkers and I
     from .conseq.collator import ContrastiveCollator
     from .conseq.config import ContrastiveConfig
     from .conseq.mining import MiningConfig, mine_contrastive_sets, rouge_score_fn, select_documents
+    from .conseq.presets import CONSEQ_PRESETS, ConseqPreset
     from .conseq.remine import RemineCallback
     from .conseq.sets import ContrastiveEntry, ContrastiveSets
     from .conseq.trainer import ContrastiveTrainer
@@ -41,6 +42,8 @@ _EXPORTS = {
     "QAPair": ".scoring.pairs",
     "PairScore": ".scoring.pairs",
     "ConsistencyScorer": ".core.protocols",
+    "CONSEQ_PRESETS": ".conseq.presets",
+    "ConseqPreset": ".conseq.presets",
     "ContrastiveCollator": ".conseq.collator",
     "ContrastiveConfig": ".conseq.config",
     "ContrastiveEntry": ".conseq.sets",
@@ -96,10 +99,12 @@ def __dir__() -> list[str]:
 __version__ = "0.1.0"
 
 __all__ = [
+    "CONSEQ_PRESETS",
     "METRIC_PATH",
     "PRESETS",
     "QAGS_METRIC_PATH",
     "QAGS_NAMES",
+    "ConseqPreset",
     "ConsistencyScorer",
     "ContrastiveCollator",
     "ContrastiveConfig",

@@ -7,6 +7,8 @@ from typing import Any
 
 from transformers import Seq2SeqTrainingArguments
 
+from .presets import conseq_preset
+
 LOSSES = ("unlikelihood", "margin", "sigmoid")
 
 
@@ -16,7 +18,8 @@ class ContrastiveConfig(Seq2SeqTrainingArguments):
 
     Everything `Seq2SeqTrainingArguments` takes, plus the contrastive options below. Label
     smoothing of the contrastive terms comes from ``label_smoothing_factor`` (the paper: 0.1).
-    `ContrastiveConfig.conseq` gives the paper's hyperparameters.
+    `ContrastiveConfig.conseq` gives the paper's hyperparameters, `ContrastiveConfig.preset`
+    a named recipe's.
     """
 
     contrastive_loss: str = field(
@@ -89,3 +92,11 @@ class ContrastiveConfig(Seq2SeqTrainingArguments):
             label_smoothing_factor=0.1,
         )
         return cls(output_dir=output_dir, **{**paper, **overrides})
+
+    @classmethod
+    def preset(cls, name: str, output_dir: str, **overrides: Any) -> ContrastiveConfig:
+        """The paper's hyperparameters (`conseq`) with the loss of the ConSeq recipe ``name``
+        (``"paper"`` or ``"recommended"``, `quals_hf.conseq.presets`); pair it with
+        ``MiningConfig.preset(name)`` and a mining scorer built with the recipe's
+        ``scorer_options()``."""
+        return cls.conseq(output_dir, **{**conseq_preset(name).training_options(), **overrides})

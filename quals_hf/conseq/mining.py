@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from ..core.protocols import ConsistencyScorer
+from .presets import conseq_preset
 from .sets import ContrastiveEntry, ContrastiveSets
 
 logger = logging.getLogger("quals_hf")
@@ -56,6 +57,11 @@ class MiningConfig:
     batch_size: int = 8
     seed: int = 0
     max_source_length: int = 1024
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> MiningConfig:
+        """The selection of the ConSeq recipe ``name`` (``"paper"``, ``"recommended"``)."""
+        return cls(**{**conseq_preset(name).mining_options(), **overrides})
 
 
 @dataclass
