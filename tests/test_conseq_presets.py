@@ -29,5 +29,5 @@ def test_the_paper_preset_is_the_papers_defaults(tmp_path):
     assert QualsConfig(**paper.scorer_options()) == QualsConfig()
     args = ContrastiveConfig.preset("paper", str(tmp_path))
     assert (args.contrastive_loss, args.mle_weight) == ("unlikelihood", 0.0)
-    with pytest.raises(ValueError, match="unknown ConSeq preset 'best'.*paper"):
+    with pytest.raises(ValueError, match=r"unknown ConSeq preset 'best'.*paper"):
         MiningConfig.preset("best")
