@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .conseq.presets import CONSEQ_PRESETS
 from .scoring.pairs import AGGREGATES, PAIR_SCORES
 
 if TYPE_CHECKING:
@@ -138,6 +139,7 @@ def mine(args: argparse.Namespace) -> int:
     import logging
 
     from .conseq.mining import MiningConfig, mine_contrastive_sets
+    from .conseq.presets import conseq_preset
     from .core.loading import load_seq2seq
     from .core.tables import load_table
     from .scoring.scorer import QualsScorer
@@ -148,6 +150,7 @@ def mine(args: argparse.Namespace) -> int:
     )
     data = load_table(args.data, args.split, args.id_column)
     model, tokenizer = load_seq2seq(args.model, device=device)
+    preset = conseq_preset(args.preset)
     scorer = args.scorer
     if scorer == "quals":
         scorer = QualsScorer.from_pretrained(
@@ -156,14 +159,15 @@ def mine(args: argparse.Namespace) -> int:
             device=device,
             batch_size=args.batch_size,
             progress=False,
+            **preset.scorer_options(),
         )
-    config = MiningConfig(
-        num_candidates=args.num_candidates,
-        top_k=args.top_k,
-        negative_ratio=args.negative_ratio,
-        positive_ratio=args.positive_ratio,
-        batch_size=args.batch_size,
-        seed=args.seed,
+    given = {  # options given on the command line win over the preset's
+        name: getattr(args, name)
+        for name in ("num_candidates", "negative_ratio", "positive_ratio")
+        if getattr(args, name) is not None
+    }
+    config = MiningConfig.preset(
+        args.preset, top_k=args.top_k, batch_size=args.batch_size, seed=args.seed, **given
     )
     sets = mine_contrastive_sets(
         model,
@@ -314,10 +318,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--id-column", default="id", help="added from row numbers when missing")
     p.add_argument("--source-column", default="document")
     p.add_argument("--target-column", default="summary")
-    p.add_argument("--num-candidates", type=int, default=6)
+    p.add_argument(
+        "--preset",
+        choices=sorted(CONSEQ_PRESETS),
+        default="paper",
+        help="the ConSeq recipe's selection and mining score (docs/conseq.md; default: paper)",
+    )
+    p.add_argument("--num-candidates", type=int, help="default: the preset's (paper: 6)")
     p.add_argument("--top-k", type=int, default=50)
-    p.add_argument("--negative-ratio", type=float, default=0.3)
-    p.add_argument("--positive-ratio", type=float, default=0.3)
+    p.add_argument("--negative-ratio", type=float, help="default: the preset's (paper: 0.3)")
+    p.add_argument("--positive-ratio", type=float, help="default: the preset's (paper: 0.3)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="default: CUDA when available")

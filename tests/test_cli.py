@@ -70,6 +70,16 @@ def test_mine_writes_sets_from_a_jsonl_file(
     assert all(e.negative_score < e.positive_score for e in sets.values())
 
 
+def test_mine_takes_the_recommended_preset(toy_summarizer_dir, toy_qagen_dir, documents, tmp_path):
+    out = tmp_path / "sets.jsonl"
+    args = ["mine", "--model", str(toy_summarizer_dir), "--qagen", str(toy_qagen_dir)]
+    args += ["--data", str(documents), "--output", str(out), "--device", "cpu"]
+    assert main([*args, "--preset", "recommended", "--batch-size", "6"]) == 0
+    sets = ContrastiveSets.load(out)
+    # 60% of 12 references ∩ 60% of 12 negatives share at least 12 * 0.2 documents
+    assert len(sets) >= 2
+
+
 def test_mine_errors_are_one_line_and_nonzero(tmp_path, toy_summarizer_dir, documents):
     def run(*args):
         return subprocess.run(
