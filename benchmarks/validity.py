@@ -191,7 +191,8 @@ def check_out_dir(out: Path, qagen: Path | None, dtype: str = "fp32") -> None:
         old = json.loads(meta.read_text())
         if old != fingerprint:
             raise SystemExit(
-                f"{out} holds results of another model or setting ({old['qagen']}); "
+                f"{out} holds results of another model or setting ({old['qagen']}, weights "
+                f"{old.get('dtype', 'fp32')}); "
                 "pass another --out or delete that folder"
             )
         return
@@ -349,24 +350,29 @@ def windows_score_fn(
     args: argparse.Namespace, stored: dict[tuple[str, str], list[dict]]
 ) -> Callable[[list[str], list[str]], list[dict]]:
     """A batch scorer that re-scores the stored QUALS pairs of each (source, summary) with the
-    source read in windows (``--source-window-tokens``): no new search."""
+    source read in windows (``--source-window-tokens``), no new search; and, as the control,
+    re-scores them on the whole source the same way (tokenized from their text, lp_y
+    teacher-forced), so that what differs between the two is the windows alone."""
     from quals_hf import QualsScorer
 
     base = quals_scorer(args)
-    config = replace(base.config, source_window_tokens=args.source_window_tokens)
-    scorer = QualsScorer(
-        base.model,
-        base.tokenizer,
-        format=base.format,
-        config=config,
-        batch_size=args.batch_size,
-        progress=False,
+    windowed, whole = (
+        QualsScorer(
+            base.model,
+            base.tokenizer,
+            format=base.format,
+            config=replace(base.config, source_window_tokens=size),
+            batch_size=args.batch_size,
+            progress=False,
+        )
+        for size in (args.source_window_tokens, None)
     )
 
     def score(sources: list[str], summaries: list[str]) -> list[dict]:
         pairs = [[PairScore.from_dict(p).pair for p in stored[k]] for k in zip(sources, summaries)]
-        scored = scorer.score_pairs(sources, summaries, pairs)
-        return [{"pairs": rows} for rows in pair_rows(scored)]
+        in_windows = pair_rows(windowed.score_pairs(sources, summaries, pairs))
+        control = pair_rows(whole.score_pairs(sources, summaries, pairs))
+        return [{"pairs": w, "pairs_whole": c} for w, c in zip(in_windows, control)]
 
     return score
 
@@ -501,18 +507,21 @@ def option_scores(
     NaN where the stored pairs lack per-token log-probabilities (rows of older runs). With
     ``windowed`` (window tokens, rows of the same pairs scored in source windows), every option
     again on those rows."""
-    runs = [("", rows)]
+    runs = [("", OPTIONS, [r["pairs"] for r in rows])]
     if windowed is not None:
-        runs.append((f", windows {windowed[0]}", windowed[1]))
+        size, scored = windowed
+        runs.append((f", windows {size}", OPTIONS, [r["pairs"] for r in scored]))
+        control = [r["pairs_whole"] for r in scored]  # the same pairs re-scored, no windows
+        runs.append((", whole source re-scored (control)", OPTIONS[:1], control))
     out = {}
-    for suffix, run_rows in runs:
-        for label, fields in OPTIONS:
+    for suffix, options, pair_lists in runs:
+        for label, fields in options:
             config = QualsConfig(**fields)
             out[label + suffix] = [
-                config.summary_score([PairScore.from_dict(p) for p in r["pairs"]])
-                if all("token_logprobs_x" in p for p in r["pairs"])
+                config.summary_score([PairScore.from_dict(p) for p in pairs])
+                if all("token_logprobs_x" in p for p in pairs)
                 else math.nan
-                for r in run_rows
+                for pairs in pair_lists
             ]
     return out
 
@@ -629,7 +638,7 @@ def evaluate_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
             run_resumable(f"QUALS {name}", store, data, args.batch_size, args._quals)
         rows = [store.rows[i] for i in ids]
         windowed = None
-        if args.source_window_tokens:
+        if args.source_window_tokens is not None:
             size = args.source_window_tokens
             wstore = ResultStore(args.out / f"quals_windows{size}_{name}.jsonl")
             if not all(i in wstore.rows for i in ids):
@@ -962,6 +971,8 @@ def main(argv: list[str] | None = None) -> None:
     args.n = limits
     if args.batch_size < 1:
         parser.error("--batch-size must be at least 1")
+    if args.source_window_tokens is not None and args.source_window_tokens < 1:
+        parser.error("--source-window-tokens must be at least 1")
     needs_model = not (args.skip_quals and args.skip_likelihood)
     if needs_model:
         if args.qagen is None:

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from quals_hf import ContrastiveSets
+from quals_hf import CONSEQ_PRESETS, ContrastiveSets, MiningConfig, QualsConfig
 from quals_hf.cli import main
 from quals_hf.toy.world import make_examples
 
@@ -70,14 +70,36 @@ def test_mine_writes_sets_from_a_jsonl_file(
     assert all(e.negative_score < e.positive_score for e in sets.values())
 
 
-def test_mine_takes_the_recommended_preset(toy_summarizer_dir, toy_qagen_dir, documents, tmp_path):
-    out = tmp_path / "sets.jsonl"
+class _Mined(Exception):
+    """Raised by a stand-in for mining: what the CLI passed it is all the test needs."""
+
+
+def test_mine_presets_set_the_selection_and_the_mining_score(
+    toy_summarizer_dir, toy_qagen_dir, documents, tmp_path, monkeypatch
+):
+    seen = {}
+
+    def mine(model, tokenizer, data, scorer, config, *args):
+        seen.update(scorer=scorer, config=config)
+        raise _Mined
+
+    monkeypatch.setattr("quals_hf.conseq.mining.mine_contrastive_sets", mine)
     args = ["mine", "--model", str(toy_summarizer_dir), "--qagen", str(toy_qagen_dir)]
-    args += ["--data", str(documents), "--output", str(out), "--device", "cpu"]
-    assert main([*args, "--preset", "recommended", "--batch-size", "6"]) == 0
-    sets = ContrastiveSets.load(out)
-    # 60% of 12 references ∩ 60% of 12 negatives share at least 12 * 0.2 documents
-    assert len(sets) >= 2
+    args += ["--data", str(documents), "--output", str(tmp_path / "s.jsonl"), "--device", "cpu"]
+    preset = CONSEQ_PRESETS["recommended"]
+    with pytest.raises(_Mined):
+        main([*args, "--preset", "recommended"])
+    assert seen["config"] == MiningConfig.preset("recommended", batch_size=8)
+    assert seen["scorer"].config.pair_score == preset.pair_score
+    assert seen["scorer"].config.aggregate == preset.aggregate
+    with pytest.raises(_Mined):  # an explicit option wins over the preset
+        main([*args, "--preset", "recommended", "--negative-ratio", "0.05"])
+    assert seen["config"].negative_ratio == 0.05
+    assert seen["config"].positive_ratio == preset.positive_ratio
+    with pytest.raises(_Mined):
+        main(args)  # the paper's by default
+    assert seen["config"] == MiningConfig(batch_size=8)
+    assert seen["scorer"].config == QualsConfig()
 
 
 def test_mine_errors_are_one_line_and_nonzero(tmp_path, toy_summarizer_dir, documents):

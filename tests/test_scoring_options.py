@@ -99,16 +99,22 @@ def words(sentences):
     return [len(s.split()) for s in sentences]
 
 
-def test_source_windows_cover_every_sentence_with_overlap():
+def test_source_windows_are_sentence_slices_that_cover_the_text_in_order():
     text = "One two three. Four five. Six seven eight nine. Ten. Eleven twelve! Thirteen?"
     windows = sentence_windows(text, words, max_tokens=5)
     assert windows == [
         "One two three. Four five.",  # ("Four five." alone would be inside it: left out)
-        "Six seven eight nine. Ten.",
-        "Ten. Eleven twelve! Thirteen?",
+        "Six seven eight nine. Ten.",  # the sentence after is too long to share
+        "Ten. Eleven twelve! Thirteen?",  # starts half way through the one before
     ]
     assert all(len(w.split()) <= 5 for w in windows)
     assert sentence_windows(text, words, max_tokens=100) == [text]
+    lines = "First line here.\nSecond line is here.\n\nThird one."
+    assert sentence_windows(lines, words, max_tokens=100) == [lines]  # the text itself
+    assert sentence_windows(lines, words, max_tokens=7) == [
+        "First line here.\nSecond line is here.",
+        "Second line is here.\n\nThird one.",
+    ]
     assert sentence_windows("No sentence end here", words, max_tokens=1) == ["No sentence end here"]
     with pytest.raises(ValueError, match="at least 1"):
         sentence_windows(text, words, max_tokens=0)
@@ -119,7 +125,8 @@ def test_source_windows_cover_every_sentence_with_overlap():
 def test_best_window_keeps_each_pairs_most_likely_window():
     a, b = torch.tensor([-1.0, -1.0]), torch.tensor([-0.5, -0.6])
     c, d = torch.tensor([-3.0]), torch.tensor([-0.1])
-    assert best_window([[a, d], [b, c]]) == [b, d]
+    first, second = best_window([[a, d], [b, c]])
+    assert first is b and second is d
     assert best_window([]) == []
 
 

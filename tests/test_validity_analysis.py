@@ -70,3 +70,18 @@ def test_options_are_rescored_from_stored_pairs_and_compared_on_halves(load_benc
     analysis = validity.option_analysis(rows, human, list(range(40)))
     assert set(analysis["pair tokens, min"]) == {"A", "B"}
     assert analysis["paper: pair tokens, mean"]["A"]["diff"]["r"] == 0.0
+
+
+def test_windowed_rows_add_every_option_and_a_whole_source_control(load_benchmark):
+    validity = load_benchmark("validity")
+    rows = [_stored([-0.1 * k, -0.01]) for k in range(4)]
+    windowed = [
+        {"pairs": _stored([-0.05 * k, 0.0])["pairs"], "pairs_whole": r["pairs"]}
+        for k, r in zip(range(4), rows)
+    ]
+    scores = validity.option_scores(rows, (256, windowed))
+    n = len(validity.OPTIONS)
+    assert len(scores) == 2 * n + 1
+    assert scores["answer tokens, min, windows 256"][2] == pytest.approx(2 * -0.1)
+    control = scores["paper: pair tokens, mean, whole source re-scored (control)"]
+    assert control == scores["paper: pair tokens, mean"]  # here: the same stored numbers

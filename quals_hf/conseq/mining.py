@@ -46,6 +46,9 @@ class MiningConfig:
         batch_size: documents per generation batch (and per unit of work shared out).
         seed: sampling seed.
         max_source_length: longest source, in tokens, fed to the summarizer.
+        quals_pair_score, quals_aggregate: with ``scorer="quals"`` (the package's QAGen), the
+            mining scorer's `QualsConfig.pair_score` and ``aggregate`` (the paper's: ``"pair"``,
+            ``"mean"``); a scorer object you pass keeps its own.
     """
 
     num_candidates: int = 6
@@ -57,6 +60,8 @@ class MiningConfig:
     batch_size: int = 8
     seed: int = 0
     max_source_length: int = 1024
+    quals_pair_score: str = "pair"
+    quals_aggregate: str = "mean"
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> MiningConfig:
@@ -127,18 +132,23 @@ def rouge_score_fn(sources: list[str], summaries: list[str], references: list[st
 
 
 @functools.lru_cache(maxsize=1)
-def _default_quals_scorer() -> ConsistencyScorer:
+def _default_quals_scorer(pair_score: str, aggregate: str) -> ConsistencyScorer:
     """QUALS with the package's own QAGen, loaded once per process (re-mining reuses it) on
     the process's device (each process of a multi-GPU launch its own)."""
     from accelerate import PartialState
 
     from ..scoring.scorer import QualsScorer
 
-    return QualsScorer.from_pretrained(device=PartialState().device, progress=False)
+    return QualsScorer.from_pretrained(
+        device=PartialState().device, progress=False, pair_score=pair_score, aggregate=aggregate
+    )
 
 
-def as_score_fn(scorer: ConsistencyScorer | ScoreFn | str) -> ScoreFn:
-    """A ``(sources, summaries, references) -> scores`` function from a scorer spec."""
+def as_score_fn(
+    scorer: ConsistencyScorer | ScoreFn | str, config: MiningConfig | None = None
+) -> ScoreFn:
+    """A ``(sources, summaries, references) -> scores`` function from a scorer spec
+    (``"quals"``: the package's QAGen with ``config``'s mining score options)."""
     if isinstance(scorer, ConsistencyScorer):
         return lambda sources, summaries, _refs: (
             scorer.score(sources, summaries, progress=False).scores
@@ -146,7 +156,8 @@ def as_score_fn(scorer: ConsistencyScorer | ScoreFn | str) -> ScoreFn:
     if scorer == "rouge":
         return rouge_score_fn
     if scorer == "quals":
-        return as_score_fn(_default_quals_scorer())
+        config = config or MiningConfig()
+        return as_score_fn(_default_quals_scorer(config.quals_pair_score, config.quals_aggregate))
     if callable(scorer):
         return scorer
     raise ValueError(
@@ -236,7 +247,7 @@ def mine_documents(
     from accelerate.utils import gather_object
 
     config = config or MiningConfig()
-    score_fn = as_score_fn(scorer)
+    score_fn = as_score_fn(scorer, config)
     # the shared accelerate state (a Trainer's, if one runs); created here under a plain
     # torchrun launch, with gloo when the model is on the CPU
     state = PartialState(cpu=model.device.type == "cpu")

@@ -44,10 +44,14 @@ class ConseqPreset:
             "positive_ratio": self.positive_ratio,
             "negative_ratio": self.negative_ratio,
             "num_candidates": self.num_candidates,
+            "quals_pair_score": self.pair_score,  # for scorer="quals"
+            "quals_aggregate": self.aggregate,
         }
 
     def scorer_options(self) -> dict[str, Any]:
-        """The `QualsConfig` fields of the scorer that mines (``QualsScorer(..., **these)``)."""
+        """The `QualsConfig` fields of the scorer that mines, for a scorer you build yourself
+        (``QualsScorer.from_pretrained(path, **these)``); ``scorer="quals"`` with
+        ``MiningConfig.preset(name)`` applies them itself."""
         return {"pair_score": self.pair_score, "aggregate": self.aggregate}
 
 

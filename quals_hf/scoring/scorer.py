@@ -62,8 +62,9 @@ class QualsConfig:
         softmin_temperature: ``"softmin"``: the temperature (small: near the minimum).
         source_window_tokens: ``None`` (the paper) reads the whole source for lp_x; a number
             reads it as overlapping sentence-aligned windows of about that many tokens and
-            scores each pair in its best window (`sentence_windows`; costs a read of each
-            window and a pass per window).
+            scores each pair in the window where its tokens' log-probabilities sum highest,
+            whatever ``pair_score`` (`sentence_windows`; costs a read of each window and a
+            pass per window).
 
     The paper's values are the defaults; docs/quals.md shows what each option does to a pair.
     """
@@ -271,7 +272,7 @@ class QualsScorer:
             return [[ids] for ids in self._encode(sources, "sources")]
 
         def count(sentences: list[str]) -> list[int]:
-            ids = self.tokenizer(sentences, add_special_tokens=False)["input_ids"]
+            ids = self.tokenizer(sentences, add_special_tokens=False, verbose=False)["input_ids"]
             return [len(i) for i in ids]
 
         windows = [sentence_windows(text, count, size) for text in sources]
@@ -395,9 +396,17 @@ class QualsScorer:
     def _source_logprobs(
         self, windows: list[list[list[int]]], pairs: list[list[QAPair]]
     ) -> list[list[torch.Tensor]]:
-        """lp_x tokens of each example's pairs: in its source's best window (or its only one)."""
+        """lp_x tokens of each example's pairs: in its source's best window (or its only one).
+
+        Windows are read ``len(windows)`` at a time, so a batch of windowed sources takes the
+        memory of a batch of whole ones."""
         owner = [k for k, ws in enumerate(windows) for _ in ws]
-        flat = self._token_logprobs([w for ws in windows for w in ws], [pairs[k] for k in owner])
+        inputs = [w for ws in windows for w in ws]
+        flat: list[list[torch.Tensor]] = []
+        for i in range(0, len(inputs), len(windows)):
+            chunk = range(i, min(i + len(windows), len(inputs)))
+            chunk_pairs = [pairs[owner[j]] for j in chunk]
+            flat += self._token_logprobs([inputs[j] for j in chunk], chunk_pairs)
         per_example: list[list[list[torch.Tensor]]] = [[] for _ in windows]
         for k, lps in zip(owner, flat):
             per_example[k].append(lps)

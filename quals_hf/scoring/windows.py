@@ -25,22 +25,28 @@ def sentence_windows(
     Each window after the first starts about half way through the one before it (at a sentence
     boundary, at least one sentence later), so most sentences are read with context on both
     sides; a window inside the one before it is left out. A sentence longer than ``max_tokens``
-    is a window of its own (the encoder cuts it).
-    ``count_tokens`` gives the token count of each of a list of sentences.
+    is a window of its own (the scorer cuts inputs only at its ``max_input_length``). Windows
+    are slices of ``text``, line breaks kept. ``count_tokens`` gives the token count of each of
+    a list of sentences.
     """
     if max_tokens < 1:
         raise ValueError(f"max_tokens must be at least 1, got {max_tokens}")
-    sentences = [s for s in SENTENCE_END.split(text.strip()) if s]
-    if len(sentences) <= 1:
+    bounds, begin = [], 0  # (start, end) character offsets of each sentence
+    for gap in SENTENCE_END.finditer(text):
+        bounds.append((begin, gap.start()))
+        begin = gap.end()
+    bounds.append((begin, len(text)))
+    bounds = [(a, b) for a, b in bounds if text[a:b].strip()]
+    if len(bounds) <= 1:
         return [text]
-    sizes = count_tokens(sentences)
+    sizes = count_tokens([text[a:b] for a, b in bounds])
     windows, start, last_end = [], 0, 0
-    while last_end < len(sentences):
+    while last_end < len(bounds):
         end, total = start + 1, sizes[start]
-        while end < len(sentences) and total + sizes[end] <= max_tokens:
+        while end < len(bounds) and total + sizes[end] <= max_tokens:
             total, end = total + sizes[end], end + 1
         if end > last_end:  # not a part of the window before it
-            windows.append(" ".join(sentences[start:end]))
+            windows.append(text[bounds[start][0] : bounds[end - 1][1]])
             last_end = end
         nxt, covered = start, 0
         while nxt < end - 1 and covered + sizes[nxt] <= total / 2:
