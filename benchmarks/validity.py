@@ -596,6 +596,9 @@ def evaluate_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
     limit = args.n.get(name, args.n.get("all"))
     if limit is not None:
         order = order[:limit]
+    if args.shard is not None:  # every n-th summary from the k-th: one of n parallel processes
+        k, n = args.shard
+        order = order[k::n]
     data["order"] = order
     assert data["id"] == list(range(len(data["id"])))
     ids = order  # every metric is measured on the same summaries
@@ -956,6 +959,13 @@ def main(argv: list[str] | None = None) -> None:
         "--explain", action="store_true", help="explain reports (PNG) of the worst disagreements"
     )
     parser.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="score only every N-th summary of the order from the K-th (0-based), so that N "
+        "processes share a set; give each its own --out, then append their JSONL files to one "
+        "folder's and run once more without --shard for the whole analysis",
+    )
+    parser.add_argument(
         "--source-window-tokens",
         type=int,
         help="also re-score the stored pairs with the source read in windows of about this "
@@ -971,6 +981,11 @@ def main(argv: list[str] | None = None) -> None:
     args.n = limits
     if args.batch_size < 1:
         parser.error("--batch-size must be at least 1")
+    if args.shard is not None:
+        k, _, n = args.shard.partition("/")
+        if not (k.isdigit() and n.isdigit() and int(k) < int(n)):
+            parser.error(f"--shard {args.shard}: give K/N with 0 <= K < N")
+        args.shard = (int(k), int(n))
     if args.source_window_tokens is not None and args.source_window_tokens < 1:
         parser.error("--source-window-tokens must be at least 1")
     needs_model = not (args.skip_quals and args.skip_likelihood)
