@@ -175,8 +175,9 @@ class ResultStore:
             os.fsync(f.fileno())
 
 
-def check_out_dir(out: Path, qagen: Path | None, dtype: str = "fp32") -> None:
-    """Refuse to mix results of different QAGen models (or weight dtypes) in one ``--out``."""
+def check_out_dir(out: Path, qagen: Path | None, dtype: str = "fp32", num_groups: int = 60) -> None:
+    """Refuse to mix results of different QAGen models, weight dtypes or search widths in one
+    ``--out``."""
     if qagen is None:
         return
     config = qagen / "config.json"
@@ -184,7 +185,8 @@ def check_out_dir(out: Path, qagen: Path | None, dtype: str = "fp32") -> None:
         "qagen": str(qagen.resolve()),
         "config_sha256": hashlib.sha256(config.read_bytes()).hexdigest(),
         "max_tokens": MAX_TOKENS,
-        **({} if dtype == "fp32" else {"dtype": dtype}),  # fp32 folders predate the field
+        **({} if dtype == "fp32" else {"dtype": dtype}),  # older folders lack both fields
+        **({} if num_groups == 60 else {"num_groups": num_groups}),
     }
     meta = out / "meta.json"
     if meta.exists():
@@ -192,7 +194,7 @@ def check_out_dir(out: Path, qagen: Path | None, dtype: str = "fp32") -> None:
         if old != fingerprint:
             raise SystemExit(
                 f"{out} holds results of another model or setting ({old['qagen']}, weights "
-                f"{old.get('dtype', 'fp32')}); "
+                f"{old.get('dtype', 'fp32')}, {old.get('num_groups', 60)} groups); "
                 "pass another --out or delete that folder"
             )
         return
@@ -336,6 +338,7 @@ def quals_scorer(args: argparse.Namespace):
             str(args.qagen),
             device=args.device,
             dtype=args.dtype,
+            num_groups=args.num_groups,
             batch_size=args.batch_size,
             progress=False,
         )
@@ -872,7 +875,7 @@ a 0/1 label (there Pearson is the point-biserial correlation).
 - command: `{command}`
 - machine: {machine(args)}
 - date: {datetime.date.today()}
-- QAGen: `{args.qagen}`, weights {args.dtype}
+- QAGen: `{args.qagen}`, weights {args.dtype}, {args.num_groups} search groups
 
 ## Correlations with the human labels
 
@@ -951,6 +954,13 @@ def main(argv: list[str] | None = None) -> None:
         default="fp32",
         help="the QAGen's weights (bf16: the approximate fast mode, docs/benchmarks.md)",
     )
+    parser.add_argument(
+        "--num-groups",
+        type=int,
+        default=60,
+        help="QUALS' diverse search groups (the paper's 60; fewer is faster: the validity and "
+        "time curve of docs/benchmarks.md)",
+    )
     parser.add_argument("--write", type=Path, help="markdown page to write (plots in images/)")
     parser.add_argument("--out", type=Path, default=Path("runs/validity"), help="JSONL results")
     parser.add_argument("--skip-quals", action="store_true", help="baselines only")
@@ -999,7 +1009,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"--qagen {args.qagen}: no config.json there (a QAGen checkpoint folder; "
                 "omit --qagen for the package's QAGen)"
             )
-    check_out_dir(args.out, args.qagen if needs_model else None, args.dtype)
+    check_out_dir(args.out, args.qagen if needs_model else None, args.dtype, args.num_groups)
     args._likelihood = args._quals = args._scorer = None
 
     results = {name: evaluate_set(name, args) for name in args.sets}
