@@ -151,3 +151,13 @@ def test_windowed_lp_x_is_the_best_of_scoring_each_window_alone(toy_qagen):
         for j, p in enumerate(scored):
             assert p.lp_x == pytest.approx(max(a[j].lp_x for a in alone), abs=1e-5)
             assert p.lp_y == pytest.approx(alone[0][j].lp_y, abs=1e-5)  # lp_y: the summary
+
+
+def test_recommended_config_is_the_measured_options_over_the_papers():
+    from quals_hf.scoring.scorer import RECOMMENDED_OPTIONS
+
+    assert QualsConfig.recommended() == QualsConfig(**RECOMMENDED_OPTIONS)
+    assert QualsConfig.recommended(aggregate="min").aggregate == "min"  # overrides win
+    assert QualsConfig.recommended(num_groups=30).num_groups == 30
+    with pytest.raises(ValueError, match="aggregate"):
+        QualsConfig.recommended(aggregate="max")
