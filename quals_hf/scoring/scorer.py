@@ -40,7 +40,9 @@ R = TypeVar("R")
 
 
 # What `QualsConfig.recommended` sets beyond the paper's defaults, as docs/validity.md's
-# "Scoring options, on two halves" decides it (empty: the paper's QUALS).
+# "Scoring options, on two halves" decides it. Empty: with the package's QAGen on all 474 QAGS
+# summaries no option beat the paper's QUALS on both halves of both sets (answer tokens: XSum
+# up, CNNDM down).
 RECOMMENDED_OPTIONS: dict[str, Any] = {}
 
 
