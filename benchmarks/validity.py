@@ -565,6 +565,17 @@ def option_analysis(
     return result
 
 
+def faithful_above_unfaithful(metric: Sequence[float], human: Sequence[float]) -> dict[str, Any]:
+    """How often a summary that people labelled wholly consistent (1) scores above one they
+    labelled wholly inconsistent (0), over every such pair of summaries, ties counting half
+    (the ROC AUC of the metric for the 0/1 labels): what one comparison, as in `quals-hf demo`,
+    can be expected to show. NaN scores are left out."""
+    good = [m for m, h in zip(metric, human) if h == 1 and not math.isnan(m)]
+    bad = [m for m, h in zip(metric, human) if h == 0 and not math.isnan(m)]
+    wins = sum((g > b) + 0.5 * (g == b) for g in good for b in bad)
+    return {"share": wins / (len(good) * len(bad)), "faithful": len(good), "unfaithful": len(bad)}
+
+
 def worst_disagreements(metric: list[float], human: list[float], k: int = 3) -> list[int]:
     """Positions of the ``k`` summaries whose metric rank is farthest from their human rank
     (ranks scaled to [0, 1]; NaN scores are left out)."""
@@ -668,6 +679,7 @@ def evaluate_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
             **answer_stats(rows, dict(zip(ids, summaries))),
             "variants": variant_correlations(rows, summaries, human),
             "options": option_analysis(rows, human, ids, windowed),
+            "ranking": faithful_above_unfaithful(columns["quals"], human),
         }
         extra["worst"] = [
             {
@@ -738,6 +750,13 @@ def extra_lines(results: dict[str, dict[str, Any]]) -> str:
                 f"QUALS: {q['mean_pairs']:.2f} pairs per summary, NaN share {q['nan_share']:.1%}, "
                 f"{q['seconds_per_summary']:.2f} s per summary ({q['total_seconds']:.0f} s in all)"
             )
+            if "ranking" in q:
+                rk = q["ranking"]
+                parts.append(
+                    f"a summary labelled wholly consistent scores above one labelled wholly "
+                    f"inconsistent in {rk['share']:.1%} of their pairs ({rk['faithful']} × "
+                    f"{rk['unfaithful']} summaries)"
+                )
             if q.get("answers"):
                 parts.append(
                     f"kept answers: {q['answers']}, median {q['median_words']:g} words, mean "

@@ -61,8 +61,11 @@ def _toy_demo(args: argparse.Namespace) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
-    """Score a faithful and an unfaithful real news summary (QAGS-XSum, labelled by people)
-    with the package's QAGen, and show the QA pairs behind each score (--toy: the toy world)."""
+    """Score a faithful and an unfaithful real news summary (QAGS-CNNDM, labelled by people)
+    with the package's QAGen, and show the QA pairs behind each score (--toy: the toy world).
+
+    QAGS-CNNDM, because there the package's QAGen agrees with people (docs/validity.md); the
+    two summaries are the ones with the shortest documents, whatever their scores."""
     if args.toy:
         return _toy_demo(args)
     from .benchmark_data import load_qags
@@ -70,15 +73,15 @@ def demo(args: argparse.Namespace) -> int:
 
     print("Loading the package's QAGen (built on first use, about a minute)...", flush=True)
     scorer = QualsScorer.from_pretrained(device=args.device, progress=False)
-    rows = sorted(load_qags("xsum"), key=lambda row: len(row["document"]))  # the shortest
+    rows = sorted(load_qags("cnndm"), key=lambda row: len(row["document"]))  # the shortest
     picked = [next(r for r in rows if r["consistency"] == label) for label in (1.0, 0.0)]
-    print("Scoring two QAGS-XSum summaries (about 20 s on 2 CPU cores)...", flush=True)
+    print("Scoring two QAGS-CNNDM summaries (about 20 s on 2 CPU cores)...", flush=True)
     out = scorer.score(
         [r["document"] for r in picked], [r["summary"] for r in picked], return_details=True
     )
     for row, score, pairs in zip(picked, out.scores, out.pair_scores):
         label = "faithful" if row["consistency"] else "unfaithful"
-        print(f"\nsource (QAGS-XSum #{row['id']}): {row['document']}")
+        print(f"\nsource (QAGS-CNNDM #{row['id']}): {row['document']}")
         _print_pairs(
             f"{label} summary (human label), by {row['system']}",
             row["summary"],
@@ -86,6 +89,12 @@ def demo(args: argparse.Namespace) -> int:
             pairs,
             scorer.format,
         )
+    order = "above" if out.scores[0] > out.scores[1] else "not above"
+    print(
+        f"\nQUALS puts the faithful summary {order} the unfaithful one. Over all of QAGS, with "
+        "this QAGen, a faithful summary scores above an unfaithful one in 95% of pairs on "
+        "CNNDM and in 58% on XSum (docs/validity.md)."
+    )
     return 0
 
 

@@ -148,10 +148,13 @@ def test_demo_scores_a_faithful_and_an_unfaithful_qags_summary(toy_scorer, monke
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert asked == [()]
-    rows = {r["id"]: r for r in load_qags("xsum")}
+    rows = {r["id"]: r for r in load_qags("cnndm")}
     shortest = sorted(rows.values(), key=lambda r: len(r["document"]))
     for label, value in (("faithful", 1.0), ("unfaithful", 0.0)):
         row = next(r for r in shortest if r["consistency"] == value)
-        assert f"source (QAGS-XSum #{row['id']}): {row['document']}" in out
+        assert f"source (QAGS-CNNDM #{row['id']}): {row['document']}" in out
         assert f"\n{label} summary (human label), by {row['system']}: {row['summary']}" in out
     assert out.count("QUALS = ") == 2
+    first, second = (float(x.split()[0]) for x in out.split("QUALS = ")[1:])
+    order = "above" if first > second else "not above"
+    assert f"QUALS puts the faithful summary {order} the unfaithful one." in out

@@ -26,6 +26,18 @@ def test_variants_are_recomputed_from_the_stored_pairs(load_benchmark):
     assert all(math.isnan(fn([], summary)) for _, fn in validity.VARIANTS)
 
 
+def test_faithful_above_unfaithful_counts_pairs_of_wholly_labelled_summaries(load_benchmark):
+    validity = load_benchmark("validity")
+    metric = [-0.1, -0.5, -0.3, -0.5, float("nan"), -0.2]
+    human = [1.0, 1.0, 0.0, 0.0, 0.0, 0.5]  # the NaN and the half label take no part
+    # faithful -0.1 beats both; -0.5 loses to -0.3 and ties -0.5: (2 + 0 + 0.5) / 4
+    assert validity.faithful_above_unfaithful(metric, human) == {
+        "share": 0.625,
+        "faithful": 2,
+        "unfaithful": 2,
+    }
+
+
 def test_worst_disagreements_are_the_largest_rank_gaps(load_benchmark):
     validity = load_benchmark("validity")
     human = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
