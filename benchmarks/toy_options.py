@@ -22,7 +22,7 @@ import argparse
 import statistics
 import time
 
-from scoring_options import OPTIONS
+from scoring_options import OPTIONS, auc
 
 from quals_hf import QualsConfig, QualsScorer
 from quals_hf.toy.models import load_or_train_toy_qagen
@@ -43,12 +43,6 @@ def summaries(n: int, seed: int) -> dict[str, tuple[list[str], list[str]]]:
         "added number": ([e.document for e in added], [e.reference for e in added]),
         "copy error": ([e.document for e in stories], [e.corrupted_summary for e in stories]),
     }
-
-
-def auc(higher: list[float], lower: list[float]) -> float:
-    """P(a score of ``higher`` > one of ``lower``), ties counting half (Mann-Whitney)."""
-    wins = sum((h > v) + 0.5 * (h == v) for h in higher for v in lower)
-    return wins / (len(higher) * len(lower))
 
 
 def main() -> None:

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 import torch
 from scipy import stats
-from scoring_options import OPTIONS
+from scoring_options import OPTIONS, auc
 from tqdm.auto import tqdm
 
 from quals_hf import QualsConfig
@@ -572,8 +572,7 @@ def faithful_above_unfaithful(metric: Sequence[float], human: Sequence[float]) -
     can be expected to show. NaN scores are left out."""
     good = [m for m, h in zip(metric, human) if h == 1 and not math.isnan(m)]
     bad = [m for m, h in zip(metric, human) if h == 0 and not math.isnan(m)]
-    wins = sum((g > b) + 0.5 * (g == b) for g in good for b in bad)
-    return {"share": wins / (len(good) * len(bad)), "faithful": len(good), "unfaithful": len(bad)}
+    return {"share": auc(good, bad), "faithful": len(good), "unfaithful": len(bad)}
 
 
 def worst_disagreements(metric: list[float], human: list[float], k: int = 3) -> list[int]:

@@ -156,5 +156,8 @@ def test_demo_scores_a_faithful_and_an_unfaithful_qags_summary(toy_scorer, monke
         assert f"\n{label} summary (human label), by {row['system']}: {row['summary']}" in out
     assert out.count("QUALS = ") == 2
     first, second = (float(x.split()[0]) for x in out.split("QUALS = ")[1:])
-    order = "above" if first > second else "not above"
-    assert f"QUALS puts the faithful summary {order} the unfaithful one." in out
+    if first == second:  # equal at the printed precision: the order is in digits not shown
+        assert "QUALS puts the faithful summary " in out
+    else:
+        order = "above" if first > second else "not above"
+        assert f"QUALS puts the faithful summary {order} the unfaithful one." in out
