@@ -33,7 +33,8 @@ def reference_group_beam_search(
     """Diverse beam search of one input, groups of one beam, stepping through groups."""
     backend = QAGenBackend.for_model(model)
     device, eos, pad = backend.device, backend.eos_ids, backend.pad_id
-    state = backend.read_lists([input_ids]).repeat(num_groups)
+    one_copy_per_group = torch.zeros(num_groups, dtype=torch.long, device=device)
+    state = backend.read_lists([input_ids]).select(one_copy_per_group)
     logits = state.logits
     tokens = torch.empty((num_groups, 0), dtype=torch.long, device=device)
     beam_scores = torch.zeros(num_groups, device=device)

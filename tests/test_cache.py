@@ -1,4 +1,5 @@
-"""The in-place KV cache of the search: the same logits as transformers' own cache."""
+"""The search's caches: in place (`ReservedLayer`) and with the prompt shared by its rows
+(`shared_prefix`) give the logits of transformers' own cache."""
 
 import pytest
 import torch
@@ -6,25 +7,34 @@ from transformers import BartForConditionalGeneration, DynamicLayer, LlamaForCau
 
 from quals_hf.qagen.backend import QAGenBackend
 from quals_hf.qagen.cache import ReservedLayer, reserve_cache
+from quals_hf.qagen.shared_prefix import shares_prefix
 from quals_hf.toy.models import toy_bart_config, toy_llama_config, toy_tokenizer
+
+PROMPTS = [[5, 6, 7, 8, 9], [10, 11, 12], [13, 14, 15, 16]]  # left-padded in one batch
 
 
 def _models():
     torch.manual_seed(0)
     tokenizer = toy_tokenizer(append_eos=False)
-    causal = LlamaForCausalLM(toy_llama_config(tokenizer, hidden_size=32, layers=2)).eval()
+    config = toy_llama_config(tokenizer, hidden_size=32, layers=2)
+    config.num_key_value_heads = config.num_attention_heads // 2  # grouped-query attention
+    causal = LlamaForCausalLM(config).eval()
     seq2seq = BartForConditionalGeneration(toy_bart_config(tokenizer)).eval()
     return [causal, seq2seq]
 
 
-def _decode(model, reserve: int | None) -> list[torch.Tensor]:
-    """Read 3 inputs, copy each to 4 rows, take 6 steps, dropping rows after the second;
-    the logits of every step."""
+def _decode(model, mode: str) -> list[torch.Tensor]:
+    """Continue each prompt in 4 rows (the third prompt twice as often), take 6 steps of 1 or
+    2 tokens, dropping rows after the second; the logits of every step."""
     backend = QAGenBackend.for_model(model)
-    state = backend.read_lists([[5, 6, 7, 8, 9], [10, 11, 12], [13, 14, 15, 16]])
-    if reserve is not None:
-        reserve_cache(state.cache, reserve)
-    state = state.repeat(4)
+    state = backend.read_lists(PROMPTS)
+    index = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 2, 0, 2, 2])
+    if mode == "fan_out":
+        state = backend.fan_out(state, index, 8)
+    else:
+        if mode != "dynamic":
+            reserve_cache(state.cache, int(mode))
+        state = state.select(index)
     generator = torch.Generator().manual_seed(1)
     seen = [state.logits]
     for step in range(6):
@@ -32,19 +42,30 @@ def _decode(model, reserve: int | None) -> list[torch.Tensor]:
         state, logits = backend.step(state, tokens)
         seen.append(logits)
         if step == 1:
-            state = state.select(torch.tensor([0, 2, 3, 5, 8, 11]))
+            state = state.select(torch.tensor([0, 2, 3, 5, 8, 11, 13, 15]))
     return seen
 
 
 @pytest.mark.parametrize("model", _models(), ids=["decoder-only", "encoder-decoder"])
-@pytest.mark.parametrize("reserve", [0, 3, 60])  # no room, room for a few steps, for all
-def test_reserved_cache_gives_the_logits_of_the_dynamic_cache(model, reserve):
+@pytest.mark.parametrize("mode", ["0", "3", "60", "fan_out"])  # room for none, few, all steps
+def test_search_caches_give_the_logits_of_the_dynamic_cache(model, mode):
     with torch.inference_mode():
-        want = _decode(model, None)
-        got = _decode(model, reserve)
+        want = _decode(model, "dynamic")
+        got = _decode(model, mode)
     assert len(got) == len(want) == 7
     for g, w in zip(got, want):
-        torch.testing.assert_close(g, w, atol=1e-6, rtol=0)
+        torch.testing.assert_close(g, w, atol=1e-5, rtol=0)
+
+
+def test_decoder_only_rows_share_one_copy_of_the_prompt():
+    causal, seq2seq = _models()
+    assert shares_prefix(causal) and not shares_prefix(seq2seq)
+    backend = QAGenBackend.for_model(causal)
+    with torch.inference_mode():
+        state = backend.fan_out(backend.read_lists(PROMPTS), torch.arange(3).repeat(5), 8)
+        state, _ = backend.step(state, torch.full((15, 2), 21))
+    assert state.prefix.keys[0].shape[0] == 3  # the prompts, once
+    assert state.cache.layers[0].keys.shape[:3] == (15, 2, 2)  # each row: only its 2 tokens
 
 
 def test_only_plain_dynamic_layers_are_replaced():

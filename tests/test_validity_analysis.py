@@ -1,5 +1,6 @@
 """benchmarks/validity.py's post-hoc analysis: variants from stored pairs, worst disagreements."""
 
+import json
 import math
 
 import pytest
@@ -97,3 +98,34 @@ def test_windowed_rows_add_every_option_and_a_whole_source_control(load_benchmar
     assert scores["answer tokens, min, windows 256"][2] == pytest.approx(2 * -0.1)
     control = scores["paper: pair tokens, mean, whole source re-scored (control)"]
     assert control == scores["paper: pair tokens, mean"]  # here: the same stored numbers
+
+
+def test_approximate_modes_are_compared_with_the_reference_on_the_same_summaries(
+    load_benchmark, tmp_path
+):
+    compare = load_benchmark("approximate_modes")
+    from quals_hf import load_qags
+
+    human = load_qags("cnndm")["consistency"]
+    noisy = [h + (0.3 if i % 2 else -0.3) for i, h in enumerate(human)]
+    for folder, meta, scores in (
+        ("fp32", {}, human),
+        ("bf16", {"dtype": "bf16"}, noisy),
+        ("g15", {"num_groups": 15}, noisy[:100]),
+    ):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "meta.json").write_text(json.dumps(meta))
+        lines = [json.dumps({"id": i, "quals": s}) for i, s in enumerate(scores)]
+        (tmp_path / folder / "quals_cnndm.jsonl").write_text("\n".join(lines) + "\n")
+    table = compare.compare([tmp_path / f for f in ("fp32", "bf16", "g15")])
+    rows = [line.split(" | ") for line in table.splitlines()[2:]]
+    assert [(r[1], r[2]) for r in rows] == [
+        ("fp32, 60 groups", "235"),
+        ("bf16, 60 groups", "235"),
+        ("fp32, 15 groups", "100"),
+    ]
+    assert rows[0][3].startswith("100.0 ") and rows[0][4] == "(reference)"
+    reference_minus = float(rows[1][4].split()[0])
+    assert reference_minus < 0
+    assert float(rows[1][3].split()[0]) == pytest.approx(100 + reference_minus, abs=0.11)
+    assert float(rows[1][5]) == pytest.approx(0.3)

@@ -4,9 +4,11 @@ depends on the kind of QAGen model, behind one small interface.
 A backend reads a batch of inputs once (an encoder pass and the decoder-start step for an
 encoder-decoder model; a prompt prefill for a decoder-only one) and returns a `DecodeState`:
 the next-token logits of each row, the model cache, and the per-row tensors a later step needs.
-Rows of a state can then be selected or repeated (a copy of the cache per continuation) and
-advanced by any number of tokens at once (one per search step, or a whole teacher-forced
-target). `QAGenBackend.for_model` picks the implementation from ``config.is_encoder_decoder``.
+`QAGenBackend.fan_out` then continues each input in several rows (a copy of the cache per row,
+or for decoder-only models one shared copy of the prompt, `shared_prefix`), rows can be
+selected, and advanced by any number of tokens at once (one per search step, or a whole
+teacher-forced target). `QAGenBackend.for_model` picks the implementation from
+``config.is_encoder_decoder``.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import torch
-from transformers import Cache, PreTrainedModel
+from transformers import Cache, DynamicCache, DynamicLayer, PreTrainedModel
 from transformers.modeling_outputs import BaseModelOutput
 
 from ..core.padding import pad_sequences
+from .cache import ReservedLayer, reserve_cache
+from .shared_prefix import SharedPrefix, attention_over_shared_prefix, shares_prefix
 
 
 @dataclass
@@ -27,13 +31,16 @@ class DecodeState:
 
     Attributes:
         logits: ``(rows, vocab)`` logits of each row's next token.
-        cache: the model's cache of everything each row has read.
+        cache: the model's cache of everything each row has read (with ``prefix``: of what
+            each row added to its prompt).
         tensors: per-row tensors (first dimension = rows) that the backend's steps need.
+        prefix: the prompts the rows continue, held once (decoder-only `fan_out`).
     """
 
     logits: torch.Tensor
     cache: Cache
     tensors: dict[str, torch.Tensor]
+    prefix: SharedPrefix | None = None
 
     @property
     def rows(self) -> int:
@@ -49,12 +56,8 @@ class DecodeState:
             self.logits.index_select(0, index),
             self.cache,
             {name: t.index_select(0, index) for name, t in self.tensors.items()},
+            self.prefix,
         )
-
-    def repeat(self, times: int) -> DecodeState:
-        """Each row ``times`` times in a row (row r becomes rows r*times ... r*times+times-1)."""
-        index = torch.arange(self.rows, device=self.logits.device)
-        return self.select(index.repeat_interleave(times))
 
 
 class QAGenBackend(ABC):
@@ -131,6 +134,12 @@ class QAGenBackend(ABC):
 
         A row may be right-padded: padding at its end never changes its earlier logits.
         """
+
+    def fan_out(self, state: DecodeState, index: torch.Tensor, extra_tokens: int) -> DecodeState:
+        """Row ``r`` continues input ``index[r]`` of a freshly read ``state``, with room in the
+        cache for ``extra_tokens`` more tokens (``state`` is used up)."""
+        reserve_cache(state.cache, extra_tokens)
+        return state.select(index)
 
     @torch.inference_mode()
     def read_lists(self, inputs: list[list[int]]) -> DecodeState:
@@ -249,18 +258,32 @@ class DecoderOnlyBackend(QAGenBackend):
         tensors = {"mask": attention_mask, "next_position": positions[:, -1] + 1}
         return DecodeState(out.logits[:, -1, :], out.cache, tensors)
 
+    def fan_out(self, state: DecodeState, index: torch.Tensor, extra_tokens: int) -> DecodeState:
+        """As `QAGenBackend.fan_out`; for models `shares_prefix` accepts, the prompts stay in
+        one copy and each row's cache holds only what it adds (in float32, as its attention
+        reads it)."""
+        if not shares_prefix(self.model):
+            return super().fan_out(state, index, extra_tokens)
+        own = DynamicCache()
+        own.layers = [
+            ReservedLayer(DynamicLayer(), extra_tokens, torch.float32) for _ in state.cache.layers
+        ]
+        tensors = {"next_position": state.tensors["next_position"][index], "owner": index}
+        prefix = SharedPrefix.from_cache(state.cache, state.tensors["mask"])
+        return DecodeState(state.logits.index_select(0, index), own, tensors, prefix)
+
     @torch.inference_mode()
     def step(self, state: DecodeState, tokens: torch.Tensor) -> tuple[DecodeState, torch.Tensor]:
         width = tokens.shape[1]
-        mask = torch.cat([state.tensors["mask"], torch.ones_like(tokens)], dim=1)
         offsets = torch.arange(width, device=tokens.device)
         positions = state.tensors["next_position"].unsqueeze(1) + offsets
-        out = self.model(
-            input_ids=tokens,
-            attention_mask=mask,
-            position_ids=positions,
-            cache=state.cache,
-            use_cache=True,
-        )
-        tensors = {"mask": mask, "next_position": positions[:, -1] + 1}
-        return DecodeState(out.logits[:, -1, :], out.cache, tensors), out.logits
+        tensors = {**state.tensors, "next_position": positions[:, -1] + 1}
+        inputs = {"input_ids": tokens, "position_ids": positions, "cache": state.cache}
+        if state.prefix is None:
+            tensors["mask"] = torch.cat([state.tensors["mask"], torch.ones_like(tokens)], dim=1)
+            out = self.model(**inputs, attention_mask=tensors["mask"], use_cache=True)
+        else:
+            with attention_over_shared_prefix(self.model):
+                rows = state.prefix.rows(state.tensors["owner"])
+                out = self.model(**inputs, shared_prefix=rows, use_cache=True)
+        return DecodeState(out.logits[:, -1, :], out.cache, tensors, state.prefix), out.logits

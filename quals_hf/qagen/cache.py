@@ -18,10 +18,13 @@ class ReservedLayer(DynamicLayer):
     """A `DynamicLayer` whose keys and values sit in a buffer with spare room along the
     sequence; `update` writes into it and only copies when the room runs out."""
 
-    def __init__(self, layer: DynamicLayer, extra_tokens: int) -> None:
+    def __init__(
+        self, layer: DynamicLayer, extra_tokens: int, dtype: torch.dtype | None = None
+    ) -> None:
         super().__init__()
         self.is_initialized = layer.is_initialized
         self.spare = extra_tokens
+        self.dtype = dtype  # of the stored values (default: as given)
         self.length = 0
         if layer.is_initialized:
             self.device = layer.device
@@ -31,8 +34,8 @@ class ReservedLayer(DynamicLayer):
         """Copy ``keys`` and ``values`` into new buffers with ``spare`` free positions."""
         self.length = keys.shape[-2]
         shape = (*keys.shape[:-2], self.length + self.spare, keys.shape[-1])
-        self._keys = keys.new_empty(shape)
-        self._values = values.new_empty(shape)
+        self._keys = keys.new_empty(shape, dtype=self.dtype or keys.dtype)
+        self._values = values.new_empty(shape, dtype=self.dtype or values.dtype)
         self._keys[..., : self.length, :] = keys
         self._values[..., : self.length, :] = values
         self._expose()

@@ -12,7 +12,7 @@ import torch
 
 from ..core.padding import pad_sequences
 from .backend import DecodeState, QAGenBackend
-from .cache import cpu_row_block, reserve_cache
+from .cache import cpu_row_block
 
 
 @torch.inference_mode()
@@ -55,8 +55,7 @@ def target_token_logprobs(
     token_lp = first_lp[index, labels[:, 0]].unsqueeze(1)
     if labels.shape[1] > 1:
         rest, _ = pad_sequences([f[:-1] or [backend.pad_id] for f in full], backend.pad_id)
-        reserve_cache(state.cache, rest.shape[1])  # copied once per target, then written in place
-        _, logits = backend.step(state.select(index), rest.to(device))
+        _, logits = backend.step(backend.fan_out(state, index, rest.shape[1]), rest.to(device))
         flat_logits, flat_labels = logits.flatten(0, 1), labels[:, 1:].flatten()
         block = cpu_row_block(flat_logits)
         rest_lp = torch.cat(

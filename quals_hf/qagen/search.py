@@ -22,13 +22,13 @@ Deliberate differences from transformers 4.x ``generate()``:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from transformers import PreTrainedModel
 
 from .backend import DecodeState, QAGenBackend
-from .cache import cpu_row_block, reserve_cache
+from .cache import cpu_row_block
 
 
 @dataclass
@@ -135,9 +135,10 @@ def diverse_beam_search(
     earlier = torch.ones(groups, groups, dtype=torch.bool, device=device).tril(-1).unsqueeze(1)
     active = torch.arange(rows, device=device)  # rows still fed to the model
     # every group of an input starts from the same read of it (the encoder and decoder-start
-    # step, or the prompt): done once per input, its cache then copied to the groups
-    reserve_cache(state.cache, max_new_tokens)  # the steps then write in place, no copy
-    state = state.repeat(groups)
+    # step, or the prompt): done once per input, its cache then copied to the groups (or, for
+    # a decoder-only model, kept once and shared by them)
+    owner = torch.arange(batch, device=device).repeat_interleave(groups)
+    state = backend.fan_out(state, owner, max_new_tokens)
     logits = state.logits
     vocab_ids = torch.arange(logits.shape[-1], device=device)
     eos_columns = vocab_ids[torch.isin(vocab_ids, eos_ids)]
@@ -209,7 +210,8 @@ def diverse_beam_search(
         keep_rows = ~flat_done[active]
         if not bool(keep_rows.all()):
             sel = keep_rows.nonzero().squeeze(1)
-            state = state.select(sel)
+            # this step's logits are used up: drop them instead of copying them
+            state = replace(state, logits=state.logits[:, :0]).select(sel)
             active = active[sel]
         last = chosen.view(-1)[active].unsqueeze(1)
 

@@ -1,0 +1,98 @@
+"""Validity of QUALS' approximate modes (bf16 weights, fewer search groups) against fp32.
+
+Reads the stored per-summary QUALS rows of `benchmarks/validity.py` runs (one ``--out`` folder
+per mode, the first the reference) and prints, per QAGS set, each mode's Pearson with the human
+labels, its difference from the reference's with a paired bootstrap interval (the same
+resamples for both), how far its scores moved, and its seconds per summary as the run logged
+them (compare those only between runs that shared the machine alike):
+
+    python benchmarks/approximate_modes.py runs/validity runs/validity_bf16 runs/validity_g30
+
+The bar of issue 25: an approximate mode must stay within 1 Pearson point of fp32.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from validity import correlations, paired_difference
+
+from quals_hf import QAGS_NAMES, load_qags
+
+
+def mode_name(folder: Path) -> str:
+    """The weights and search groups a validity.py folder was run with."""
+    meta = json.loads((folder / "meta.json").read_text())
+    return f"{meta.get('dtype', 'fp32')}, {meta.get('num_groups', 60)} groups"
+
+
+def stored_scores(folder: Path, name: str) -> dict[int, float]:
+    """QUALS of each summary id scored in ``folder`` (NaN where no pair survived; none when
+    the set was not scored there)."""
+    path = folder / f"quals_{name}.jsonl"
+    rows = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    scores = {}
+    for line in rows:
+        row = json.loads(line)
+        scores[int(row["id"])] = float("nan") if row["quals"] is None else float(row["quals"])
+    return scores
+
+
+def seconds_per_summary(folder: Path, name: str) -> float:
+    """The run's own seconds per summary (validity.py's summary.json), NaN if not written."""
+    path = folder / "summary.json"
+    if not path.exists():
+        return float("nan")
+    extra = json.loads(path.read_text()).get(name, {}).get("extra", {})
+    return float(extra.get("quals", {}).get("seconds_per_summary", float("nan")))
+
+
+def points(c: dict[str, float], sign: str = "") -> str:
+    """A correlation (or difference) and its interval, x100."""
+    return f"{100 * c['r']:{sign}.1f} [{100 * c['low']:{sign}.1f}, {100 * c['high']:{sign}.1f}]"
+
+
+def compare(folders: list[Path]) -> str:
+    """A markdown table: every mode on every set, against the first folder's mode."""
+    lines = [
+        "| set | mode | n | Pearson [95%] | − reference [95%, paired] | mean abs. score change "
+        "| s per summary (as run) |",
+        "|---|---|---:|---|---|---:|---:|",
+    ]
+    for name in QAGS_NAMES:
+        human_of = dict(zip(*(load_qags(name)[c] for c in ("id", "consistency"))))
+        reference = stored_scores(folders[0], name)
+        for folder in folders:
+            scores = stored_scores(folder, name)
+            ids = sorted(set(scores) & set(reference))
+            if len(ids) < 3:
+                continue
+            x = [scores[i] for i in ids]
+            ref = [reference[i] for i in ids]
+            human = [human_of[i] for i in ids]
+            r = correlations(x, human)["pearson"]
+            diff = paired_difference(x, ref, human) if folder != folders[0] else None
+            moved = float(np.nanmean(np.abs(np.subtract(x, ref))))
+            lines.append(
+                f"| {name} | {mode_name(folder)} | {len(ids)} | {points(r)} "
+                f"| {points(diff, '+') if diff else '(reference)'} "
+                f"| {moved:.3f} | {seconds_per_summary(folder, name):.1f} |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folders", type=Path, nargs="+", help="validity.py --out folders")
+    args = parser.parse_args(argv)
+    print(compare(args.folders))
+
+
+if __name__ == "__main__":
+    main()
