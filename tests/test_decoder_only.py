@@ -9,6 +9,7 @@ import torch
 from transformers import LlamaForCausalLM
 
 from quals_hf import DecoderOnlyBackend, QAPair, QualsScorer, load_qags
+from quals_hf.qagen.shared_prefix import shares_prefix
 from quals_hf.toy.models import toy_llama_config, toy_tokenizer
 from quals_hf.toy.world import CORRUPTIONS, make_examples
 
@@ -91,6 +92,26 @@ def test_pairs_are_the_generated_tokens_and_lp_y_is_the_search_own(toy_causal_qa
             assert ps.pair.prefix_ids + ps.pair.token_ids in hyps
             assert tf.pair is ps.pair  # the scorer's own tokens are kept, not re-tokenized
             assert abs(ps.lp_y - tf.lp_y) < 1e-5 and abs(ps.lp_x - tf.lp_x) < 1e-5
+
+
+@pytest.mark.slow
+def test_one_shared_copy_of_the_prompt_leaves_every_score_unchanged(
+    toy_causal_qagen_dir, monkeypatch
+):
+    """Rows attending to one copy of their prompt (`shared_prefix`) score what rows with a
+    copy each score: the same pairs, every lp_x and lp_y within 1e-4 (the exact mode's pin)."""
+    scorer = QualsScorer.from_pretrained(str(toy_causal_qagen_dir), device="cpu", progress=False)
+    examples = make_examples(6, seed=13)
+    sources, summaries = [e.document for e in examples], [e.summary for e in examples]
+    assert shares_prefix(scorer.model)
+    shared = scorer.score(sources, summaries, return_details=True)
+    monkeypatch.setattr("quals_hf.qagen.backend.shares_prefix", lambda model: False)
+    copied = scorer.score(sources, summaries, return_details=True)
+    for one, each in zip(shared.pair_scores, copied.pair_scores):
+        assert one and [p.pair.token_ids for p in one] == [p.pair.token_ids for p in each]
+        for a, b in zip(one, each):
+            assert abs(a.lp_x - b.lp_x) < 1e-4 and abs(a.lp_y - b.lp_y) < 1e-4
+    assert max(abs(a - b) for a, b in zip(shared.scores, copied.scores)) < 1e-4
 
 
 @pytest.mark.slow
