@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -59,29 +60,35 @@ def points(c: dict[str, float], sign: str = "") -> str:
 
 
 def compare(folders: list[Path]) -> str:
-    """A markdown table: every mode on every set, against the first folder's mode."""
+    """A markdown table: every mode on every set, against the first folder's mode, over the
+    summaries both scored (where the mode's QUALS is defined)."""
     lines = [
         "| set | mode | n | Pearson [95%] | − reference [95%, paired] | mean abs. score change "
         "| s per summary (as run) |",
         "|---|---|---:|---|---|---:|---:|",
     ]
     for name in QAGS_NAMES:
-        human_of = dict(zip(*(load_qags(name)[c] for c in ("id", "consistency"))))
         reference = stored_scores(folders[0], name)
+        if not reference:
+            continue
+        human_of = dict(zip(*(load_qags(name)[c] for c in ("id", "consistency"))))
         for folder in folders:
             scores = stored_scores(folder, name)
-            ids = sorted(set(scores) & set(reference))
-            if len(ids) < 3:
-                continue
+            ids = sorted(i for i in set(scores) & set(reference) if not math.isnan(scores[i]))
             x = [scores[i] for i in ids]
             ref = [reference[i] for i in ids]
             human = [human_of[i] for i in ids]
-            r = correlations(x, human)["pearson"]
-            diff = paired_difference(x, ref, human) if folder != folders[0] else None
+            r = correlations(x, human)["pearson"] if len(ids) >= 3 else None
+            if r is None:
+                continue
+            if folder == folders[0]:
+                change = "(reference)"
+            else:
+                diff = paired_difference(x, ref, human)
+                change = points(diff, "+") if diff else "n/a"
             moved = float(np.nanmean(np.abs(np.subtract(x, ref))))
             lines.append(
-                f"| {name} | {mode_name(folder)} | {len(ids)} | {points(r)} "
-                f"| {points(diff, '+') if diff else '(reference)'} "
+                f"| {name} | {mode_name(folder)} | {len(ids)} | {points(r)} | {change} "
                 f"| {moved:.3f} | {seconds_per_summary(folder, name):.1f} |"
             )
     return "\n".join(lines)

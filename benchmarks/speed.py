@@ -469,6 +469,8 @@ def main() -> None:
         "package's QAGen",
     )
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     start = time.perf_counter()
     table = profile_real_qagen(args) if args.qagen else run(args)
     command = "python benchmarks/speed.py " + " ".join(sys.argv[1:])

@@ -79,3 +79,16 @@ def test_only_plain_dynamic_layers_are_replaced():
     assert all(isinstance(layer, ReservedLayer) for layer in layers)
     assert [layer.keys.shape[-2] for layer in layers] == [3, 3]
     assert [layer._keys.shape[-2] for layer in layers] == [13, 13]
+
+
+def test_an_empty_prompt_adds_nothing_to_the_shared_attention():
+    model = _models()[0]
+    backend = QAGenBackend.for_model(model)
+    index, tokens = torch.tensor([0, 0, 1]), torch.tensor([[21, 22], [23, 24], [25, 26]])
+    with torch.inference_mode():
+        shared = backend.step(
+            backend.fan_out(backend.read_lists([[], [5, 6, 7]]), index, 2), tokens
+        )
+        copied = backend.step(backend.read_lists([[], [5, 6, 7]]).select(index), tokens)
+    assert torch.isfinite(shared[1]).all()
+    torch.testing.assert_close(shared[1], copied[1], atol=1e-5, rtol=0)

@@ -50,6 +50,7 @@ class ReservedLayer(DynamicLayer):
         if not self.is_initialized or self.length == 0:
             if not self.is_initialized:
                 self.lazy_initialization(key_states, value_states)
+            self.spare = max(self.spare - key_states.shape[-2], 0)  # these are of the extra
             self._store(key_states, value_states)
             return self.keys, self.values
         new = key_states.shape[-2]

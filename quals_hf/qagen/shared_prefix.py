@@ -16,12 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
-from transformers import AttentionInterface, Cache, PreTrainedModel
+from transformers import AttentionInterface, Cache, LlamaPreTrainedModel, PreTrainedModel
 
 ATTENTION_NAME = "quals_shared_prefix"
-# model types whose attention takes the keys and values from the cache and calls the
-# registered function with nothing else that changes the scores (no window, softcap or bias)
-MODEL_TYPES = ("llama",)
 
 
 @dataclass
@@ -78,8 +75,10 @@ class PrefixRows:
 def _softmax_parts(
     scores: torch.Tensor, values: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Max, sum of exponentials and unnormalised output of a softmax over the last dim."""
+    """Max, sum of exponentials and unnormalised output of a softmax over the last dim (all
+    zero where every score is masked: such a part then adds nothing to the merge)."""
     top = scores.amax(-1, keepdim=True)
+    top = top.masked_fill(top.isneginf(), 0.0)
     weights = (scores - top).exp_()
     return top, weights.sum(-1, keepdim=True), weights @ values
 
@@ -139,18 +138,22 @@ AttentionInterface.register(ATTENTION_NAME, shared_prefix_attention)
 
 
 def shares_prefix(model: PreTrainedModel) -> bool:
-    """Whether `shared_prefix_attention` computes this model's attention exactly."""
-    config = model.config
+    """Whether `shared_prefix_attention` computes this model's attention exactly: a
+    transformers Llama in inference mode (not custom code, no dropout) with eager or SDPA
+    attention."""
     return (
-        not config.is_encoder_decoder
-        and config.model_type in MODEL_TYPES
-        and config._attn_implementation in ("sdpa", "eager")
+        isinstance(model, LlamaPreTrainedModel)
+        and not model.training
+        and model.config._attn_implementation in ("sdpa", "eager")
     )
 
 
 @contextmanager
 def attention_over_shared_prefix(model: PreTrainedModel) -> Iterator[None]:
-    """Run the model's attention through `shared_prefix_attention` inside the block."""
+    """Run the model's attention through `shared_prefix_attention` inside the block.
+
+    The switch is the model's config, so another thread running the same model meanwhile
+    would get this attention too: score with one model object per thread."""
     before = model.config._attn_implementation
     model.config._attn_implementation = ATTENTION_NAME
     try:
