@@ -2,9 +2,9 @@
 
 Reads the stored per-summary QUALS rows of `benchmarks/validity.py` runs (one ``--out`` folder
 per mode, the first the reference) and prints, per QAGS set, each mode's Pearson with the human
-labels, its difference from the reference's with a paired bootstrap interval (the same
-resamples for both), how far its scores moved, and its seconds per summary as the run logged
-them (compare those only between runs that shared the machine alike):
+labels beside the reference's on the same summaries, their difference with a paired
+bootstrap interval (the same resamples for both) and how far the scores moved. Time them with
+`benchmarks/speed.py --qagen --repeat 3` (the runs' own seconds depend on what else ran):
 
     python benchmarks/approximate_modes.py runs/validity runs/validity_bf16 runs/validity_g30
 
@@ -45,15 +45,6 @@ def stored_scores(folder: Path, name: str) -> dict[int, float]:
     return scores
 
 
-def seconds_per_summary(folder: Path, name: str) -> float:
-    """The run's own seconds per summary (validity.py's summary.json), NaN if not written."""
-    path = folder / "summary.json"
-    if not path.exists():
-        return float("nan")
-    extra = json.loads(path.read_text()).get(name, {}).get("extra", {})
-    return float(extra.get("quals", {}).get("seconds_per_summary", float("nan")))
-
-
 def points(c: dict[str, float], sign: str = "") -> str:
     """A correlation (or difference) and its interval, x100."""
     return f"{100 * c['r']:{sign}.1f} [{100 * c['low']:{sign}.1f}, {100 * c['high']:{sign}.1f}]"
@@ -63,9 +54,9 @@ def compare(folders: list[Path]) -> str:
     """A markdown table: every mode on every set, against the first folder's mode, over the
     summaries both scored (where the mode's QUALS is defined)."""
     lines = [
-        "| set | mode | n | Pearson [95%] | − reference [95%, paired] | mean abs. score change "
-        "| s per summary (as run) |",
-        "|---|---|---:|---|---|---:|---:|",
+        "| set | mode | n | Pearson [95%] | reference on the same n | − reference [95%, paired] "
+        "| mean abs. score change |",
+        "|---|---|---:|---|---:|---|---:|",
     ]
     for name in QAGS_NAMES:
         reference = stored_scores(folders[0], name)
@@ -82,14 +73,15 @@ def compare(folders: list[Path]) -> str:
             if r is None:
                 continue
             if folder == folders[0]:
-                change = "(reference)"
+                same, change = "", "(reference)"
             else:
+                same = f"{100 * correlations(ref, human)['pearson']['r']:.1f}"
                 diff = paired_difference(x, ref, human)
                 change = points(diff, "+") if diff else "n/a"
             moved = float(np.nanmean(np.abs(np.subtract(x, ref))))
             lines.append(
-                f"| {name} | {mode_name(folder)} | {len(ids)} | {points(r)} | {change} "
-                f"| {moved:.3f} | {seconds_per_summary(folder, name):.1f} |"
+                f"| {name} | {mode_name(folder)} | {len(ids)} | {points(r)} | {same} "
+                f"| {change} | {moved:.3f} |"
             )
     return "\n".join(lines)
 
