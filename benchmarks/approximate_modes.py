@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from validity import correlations, paired_difference
+from validity import ResultStore, correlations, paired_difference
 
 from quals_hf import QAGS_NAMES, load_qags
 
@@ -36,13 +36,8 @@ def mode_name(folder: Path) -> str:
 def stored_scores(folder: Path, name: str) -> dict[int, float]:
     """QUALS of each summary id scored in ``folder`` (NaN where no pair survived; none when
     the set was not scored there)."""
-    path = folder / f"quals_{name}.jsonl"
-    rows = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    scores = {}
-    for line in rows:
-        row = json.loads(line)
-        scores[int(row["id"])] = float("nan") if row["quals"] is None else float(row["quals"])
-    return scores
+    rows = ResultStore(folder / f"quals_{name}.jsonl").rows
+    return {i: math.nan if row["quals"] is None else float(row["quals"]) for i, row in rows.items()}
 
 
 def points(c: dict[str, float], sign: str = "") -> str:
