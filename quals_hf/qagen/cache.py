@@ -96,9 +96,3 @@ def reserve_cache(cache: Cache, extra_tokens: int) -> None:
     for i, layer in enumerate(layers):
         if type(layer) is DynamicLayer:
             layers[i] = ReservedLayer(layer, extra_tokens)
-
-
-def cpu_row_block(logits: torch.Tensor, rows: int = 16) -> int:
-    """Rows of a ``(rows, vocab)`` logits matrix to normalise at a time: on CPU a block small
-    enough to stay in the cache across the passes of a log-sum-exp, elsewhere all rows."""
-    return rows if logits.device.type == "cpu" else max(1, logits.shape[0])

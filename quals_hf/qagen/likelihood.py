@@ -12,7 +12,7 @@ import torch
 
 from ..core.padding import pad_sequences
 from .backend import DecodeState, QAGenBackend
-from .cache import cpu_row_block
+from .normalise import label_log_probs
 
 
 @torch.inference_mode()
@@ -56,23 +56,11 @@ def target_token_logprobs(
     if labels.shape[1] > 1:
         rest, _ = pad_sequences([f[:-1] or [backend.pad_id] for f in full], backend.pad_id)
         _, logits = backend.step(backend.fan_out(state, index, rest.shape[1]), rest.to(device))
-        flat_logits, flat_labels = logits.flatten(0, 1), labels[:, 1:].flatten()
-        block = cpu_row_block(flat_logits)
-        rest_lp = torch.cat(
-            [
-                _label_log_probs(lg, lb)
-                for lg, lb in zip(flat_logits.split(block), flat_labels.split(block))
-            ]
-        ).view(len(full), -1)
+        rest_lp = label_log_probs(logits.flatten(0, 1), labels[:, 1:].flatten())
+        rest_lp = rest_lp.view(len(full), -1)
         token_lp = torch.cat([token_lp, rest_lp], dim=1)
     token_lp = token_lp.cpu()
     result: list[list[torch.Tensor]] = [[] for _ in inputs]
     for row, ((prefix, tokens), i) in enumerate(zip(flat, owner)):
         result[i].append(token_lp[row, len(prefix) : len(prefix) + len(tokens)])
     return result
-
-
-def _label_log_probs(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """log p(label) of each row of ``(rows, vocab)`` logits, in float32."""
-    logits = logits.float()
-    return logits.gather(-1, labels.unsqueeze(-1)).squeeze(-1) - logits.logsumexp(-1)

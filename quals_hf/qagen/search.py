@@ -28,7 +28,7 @@ import torch
 from transformers import PreTrainedModel
 
 from .backend import DecodeState, QAGenBackend
-from .cache import cpu_row_block
+from .normalise import best_log_probs
 
 
 @dataclass
@@ -148,7 +148,7 @@ def diverse_beam_search(
             state, _ = backend.step(state, last)
             logits = state.logits
         k = min(width, logits.shape[-1])
-        cand_lp_active, cand_tok_active = _best_log_probs(
+        cand_lp_active, cand_tok_active = best_log_probs(
             logits, k, eos_columns if step < min_new_tokens else None
         )
         cand_lp = torch.full((rows, k), float("-inf"), device=device)
@@ -218,28 +218,6 @@ def diverse_beam_search(
     return _collect(
         tokens, lengths, final_scores, token_lp, batch, groups, backend.prefix_tokens, pad_id
     )
-
-
-def _best_log_probs(
-    logits: torch.Tensor, k: int, banned: torch.Tensor | None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The ``k`` best tokens of each row and their log-probabilities, ``banned`` columns (EOS
-    before the minimum length) excluded after normalising, as 4.x's min-length processor did.
-
-    Top-k of the logits minus their log-sum-exp: no log-softmax is written over the whole
-    vocabulary, and on CPU rows go in blocks that stay in the cache (half the time of one pass
-    over a 480 x 49k matrix; the values are the same).
-    """
-    lps, toks = [], []
-    for block in logits.split(cpu_row_block(logits)):
-        block = block.float()
-        log_norm = block.logsumexp(dim=-1, keepdim=True)
-        if banned is not None:
-            block[:, banned] = float("-inf")
-        top, tok = block.topk(k, dim=-1)
-        lps.append(top - log_norm)
-        toks.append(tok)
-    return torch.cat(lps), torch.cat(toks)
 
 
 def _collect(

@@ -114,7 +114,7 @@ def shared_prefix_attention(
     own_parts = _softmax_parts(scores, value.float())
 
     layer, prompts = module.layer_idx, shared_prefix.prefix
-    batch = shared_prefix.prefix.valid.shape[0]
+    batch = prompts.valid.shape[0]
     grouped = shared_prefix.gather(q).transpose(1, 2)  # (prompts, kv_heads, width, g*new, dim)
     grouped = grouped.reshape(batch, kv_heads, -1, dim)
     scores = grouped @ prompts.keys[layer].transpose(-1, -2)
