@@ -267,3 +267,36 @@ def test_squad_reads_gzipped_json(tmp_path):
     with gzip.open(path, "wt") as f:
         json.dump(SQUAD, f)
     assert load_squad(path)["answer"] == ["maria lopez", "lopez", "oslo"]
+
+
+def test_training_continues_a_given_lora_adapter(tmp_path):
+    """--adapter_init: the adapter's own weights are where training starts (lr 0 keeps them
+    exactly), and they train (lr > 0 moves them); the folder gets its format file."""
+    from safetensors.torch import load_file
+
+    start = tmp_path / "start"
+    tokenizer = toy_tokenizer(append_eos=False)
+    torch.manual_seed(0)
+    LlamaForCausalLM(toy_llama_config(tokenizer)).save_pretrained(start)
+    tokenizer.save_pretrained(start)
+    data = _toy_qa_file(tmp_path / "qa.jsonl", 20, seed=85)
+
+    def run(output, rate, **qagen):
+        args = _training_args(output, max_steps=2)
+        args.learning_rate, args.warmup_steps, args.per_device_train_batch_size = rate, 0, 4
+        args.eval_strategy = "no"
+        arguments = QAGenArguments(
+            model_name_or_path=str(start), dataset=str(data), eval_size=4, **qagen
+        )
+        train_qagen(arguments, args)
+        return load_file(output / "adapter_model.safetensors")
+
+    first = run(tmp_path / "first", 1e-2, lora_r=4)
+    kept = run(tmp_path / "kept", 0.0, adapter_init=str(tmp_path / "first"))
+    moved = run(tmp_path / "moved", 1e-2, adapter_init=str(tmp_path / "first"))
+    assert first.keys() == kept.keys() == moved.keys()
+    assert all(torch.equal(first[k], kept[k]) for k in first)
+    assert any((first[k] - moved[k]).abs().max() > 1e-4 for k in first)
+    assert (tmp_path / "moved" / "qagen_format.json").is_file()
+    with pytest.raises(ValueError, match="not both"):
+        run(tmp_path / "both", 0.0, lora_r=4, adapter_init=str(tmp_path / "first"))

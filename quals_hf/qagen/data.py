@@ -125,7 +125,12 @@ def mix(*datasets: Any, seed: int = 0) -> Any:
     return concatenate_datasets([d for d in datasets if d is not None]).shuffle(seed=seed)
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]*[A-Z0-9])")
+SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]*[A-Z0-9])")
+
+
+def sentence_bounds(context: str) -> list[int]:
+    """Character offsets where the sentences of ``context`` begin, and its length last."""
+    return [0, *(m.end() for m in SENTENCE_END.finditer(context)), len(context)]
 
 
 def answer_sentence(context: str, answer: str, answer_start: int = -1) -> tuple[str, int]:
@@ -138,8 +143,7 @@ def answer_sentence(context: str, answer: str, answer_start: int = -1) -> tuple[
     start = answer_start if answer_start >= 0 else context.find(answer)
     if start < 0:
         return context, answer_start
-    bounds = [0, *(m.end() for m in _SENTENCE_END.finditer(context)), len(context)]
-    for begin, end in itertools.pairwise(bounds):
+    for begin, end in itertools.pairwise(sentence_bounds(context)):
         if begin <= start < end:
             if start + len(answer) > end:
                 break

@@ -27,6 +27,7 @@ from transformers import (
     Seq2SeqTrainingArguments,
 )
 
+from .augment import augment_rows
 from .backend import QAGenBackend
 from .codec import QAGenCodec
 from .data import (
@@ -97,6 +98,37 @@ class QAGenArguments:
     )
     lora_alpha: int | None = field(
         default=None, metadata={"help": "LoRA scaling alpha; default twice the rank."}
+    )
+    adapter_init: str | None = field(
+        default=None,
+        metadata={
+            "help": "Continue training this LoRA adapter (a peft folder, e.g. the package's "
+            "quals_hf/default_qagen) instead of starting a new one; saves the adapter."
+        },
+    )
+    skip_train_examples: int = field(
+        default=0,
+        metadata={
+            "help": "Skip this many training pairs (after shuffling) first: with the same seed, "
+            "train on pairs an earlier run of max_train_examples did not see."
+        },
+    )
+    window_rate: float = field(
+        default=0.0,
+        metadata={
+            "help": "Share of QA pairs whose context is 2 to max_window_sentences sentences "
+            "around the answer (summary-sized texts; drawn after sentence_context_rate)."
+        },
+    )
+    max_window_sentences: int = field(
+        default=3, metadata={"help": "Most sentences in a window context (window_rate)."}
+    )
+    lower_ptb_rate: float = field(
+        default=0.0,
+        metadata={
+            "help": "Share of QA pairs whose context and answer are lower-cased and "
+            "PTB-tokenized (as many summarizers write); needs sacremoses."
+        },
     )
     lora_target_modules: str = field(
         default="all-linear",
@@ -252,8 +284,12 @@ def train_only_top_layers(model: PreTrainedModel, n: int) -> int:
 
 
 def add_lora(model: PreTrainedModel, qagen_args: QAGenArguments) -> PreTrainedModel:
-    """Wrap ``model`` in a peft LoRA adapter (every layer's linear maps by default)."""
-    from peft import LoraConfig, get_peft_model
+    """Wrap ``model`` in a trainable peft LoRA adapter: ``adapter_init``'s, else a new one of
+    rank ``lora_r`` (every layer's linear maps by default)."""
+    from peft import LoraConfig, PeftModel, get_peft_model
+
+    if qagen_args.adapter_init:
+        return PeftModel.from_pretrained(model, qagen_args.adapter_init, is_trainable=True)
 
     targets = qagen_args.lora_target_modules
     config = LoraConfig(
@@ -287,6 +323,9 @@ def train_qagen(
         sources.append(from_columns(load_table(qagen_args.dataset)))
     if not sources:
         raise ValueError("no QA data: give --squad, --newsqa and/or --dataset")
+    if qagen_args.lora_r and qagen_args.adapter_init:
+        raise ValueError("give lora_r (a new adapter) or adapter_init (an existing one), not both")
+    adapter = qagen_args.lora_r or qagen_args.adapter_init
     model, tokenizer = load_qagen(qagen_args.model_name_or_path, device="cpu")
     model.train()
     backend = QAGenBackend.for_model(model)
@@ -296,7 +335,7 @@ def train_qagen(
     if fmt.name == "qagen" and fmt.separator not in tokenizer.get_vocab():
         tokenizer.add_special_tokens({"additional_special_tokens": [fmt.separator]})
     if len(tokenizer) > model.get_input_embeddings().num_embeddings:
-        if qagen_args.lora_r:  # the new token's embedding would stay untrained under LoRA
+        if adapter:  # the new token's embedding would stay untrained under LoRA
             raise ValueError(
                 f"format {fmt.name!r} adds the token {fmt.separator!r} to the tokenizer, which "
                 "a LoRA adapter cannot learn; use a format whose separator is plain text "
@@ -306,8 +345,8 @@ def train_qagen(
     model.config.qagen_format = fmt.to_dict()
     # targets are trained without a leading BOS: the checkpoint must not force one
     model.generation_config.forced_bos_token_id = None
-    if qagen_args.train_top_layers and qagen_args.lora_r:
-        raise ValueError("give train_top_layers or lora_r, not both")
+    if qagen_args.train_top_layers and adapter:
+        raise ValueError("give train_top_layers or a LoRA adapter, not both")
     if qagen_args.train_top_layers:
         trainable = train_only_top_layers(model, qagen_args.train_top_layers)
         logger.info(
@@ -318,11 +357,22 @@ def train_qagen(
     qa = mix(*sources, seed=training_args.seed)
     eval_size = min(qagen_args.eval_size, max(len(qa) // 10, 1))
     train_rows, eval_rows = split_by_context(qa, eval_size, seed=training_args.seed)
+    skip = min(qagen_args.skip_train_examples, len(train_rows))
+    stop = len(train_rows)
     if qagen_args.max_train_examples is not None:
-        train_rows = train_rows.select(range(min(qagen_args.max_train_examples, len(train_rows))))
+        stop = min(skip + qagen_args.max_train_examples, stop)
+    train_rows = train_rows.select(range(skip, stop))
     rate = qagen_args.sentence_context_rate
+    forms = {
+        "window_rate": qagen_args.window_rate,
+        "max_window_sentences": qagen_args.max_window_sentences,
+        "lower_ptb_rate": qagen_args.lower_ptb_rate,
+    }
     train_rows = with_sentence_contexts(train_rows, rate, seed=training_args.seed)
     eval_rows = with_sentence_contexts(eval_rows, rate, seed=training_args.seed + 1)
+    if any(forms.values()):
+        train_rows = augment_rows(train_rows, **forms, seed=training_args.seed)
+        eval_rows = augment_rows(eval_rows, **forms, seed=training_args.seed + 1)
     source_limit = qagen_args.max_source_length
     if backend.prompt_limit_includes_generation and backend.max_positions:
         # a decoder-only model reads prompt and target in one window
@@ -332,10 +382,10 @@ def train_qagen(
     evaluation = prepare_examples(eval_rows, codec, backend, *lengths)
     text_columns = ["context", "question", "answer", "answer_start", "prompt_ids"]
     training_args.predict_with_generate = False
-    if qagen_args.lora_r:
+    if adapter:
         model = add_lora(model, qagen_args)
         trainable, total = model.get_nb_trainable_parameters()
-        logger.info("training %d of %d parameters (LoRA r=%d)", trainable, total, qagen_args.lora_r)
+        logger.info("training %d of %d parameters (LoRA)", trainable, total)
     trainer = QAGenTrainer(
         model=model,
         args=training_args,
@@ -350,7 +400,7 @@ def train_qagen(
     resume = training_args.resume_from_checkpoint
     trainer.train(resume_from_checkpoint=True if resume == "last" else resume)
     trainer.save_model()
-    if qagen_args.lora_r and trainer.is_world_process_zero():
+    if adapter and trainer.is_world_process_zero():
         # the adapter folder holds no model config: the format goes beside it
         Path(training_args.output_dir, FORMAT_FILE).write_text(json.dumps(fmt.to_dict(), indent=1))
     names = [
