@@ -40,6 +40,8 @@ class QAPair:
             the model itself generates before the question).
         token_key: which scorer's tokenizer and format ``token_ids`` belong to, and for which
             question and answer: a scorer re-tokenizes a pair whose key is not its own.
+        cut: the search stopped the hypothesis at ``max_new_tokens`` before the QAGen ended it
+            (its answer may run on past where a reader would end it).
     """
 
     question: str
@@ -48,6 +50,7 @@ class QAPair:
     token_ids: list[int] = field(default_factory=list)
     prefix_ids: list[int] = field(default_factory=list)
     token_key: str | None = field(default=None, repr=False, compare=False)
+    cut: bool = False
 
 
 @dataclass
@@ -116,6 +119,7 @@ class PairScore:
             "token_logprobs_x": self.token_logprobs_x,
             "token_logprobs_y": self.token_logprobs_y,
             "answer_start": self.answer_start,
+            "cut": self.pair.cut,
         }
 
     @classmethod
@@ -123,7 +127,7 @@ class PairScore:
         """A scored pair back from `to_dict` (e.g. stored details, rescored under other
         options by `QualsConfig.summary_score` without running the model)."""
         return cls(
-            QAPair(data["question"], data["answer"], math.nan),
+            QAPair(data["question"], data["answer"], math.nan, cut=data.get("cut", False)),
             data["lp_x"],
             data["lp_y"],
             list(data["token_logprobs_x"]),

@@ -326,7 +326,7 @@ class QualsScorer:
             parsed = self.codec.parse(generated)
             kept = [(q, a) for q, a in parsed if answer_in_summary(a, summary)]
             for question, answer in kept:
-                pair = QAPair(question, answer, score)
+                pair = QAPair(question, answer, score, cut=not finished)
                 if one_pair and finished:
                     skip = int(bos is not None and generated[:1] == [bos] and len(generated) > 1)
                     pair.prefix_ids, pair.token_ids = generated[:skip], generated[skip:]
