@@ -30,6 +30,7 @@ from quals_hf import QAGS_NAMES, load_qags
 def mode_name(folder: Path) -> str:
     """The weights and search groups a validity.py folder was run with."""
     meta = json.loads((folder / "meta.json").read_text())
+    meta = meta.get("fingerprint", meta)  # older folders keep the settings at the top
     return f"{meta.get('dtype', 'fp32')}, {meta.get('num_groups', 60)} groups"
 
 

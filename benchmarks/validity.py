@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import gzip
 import hashlib
 import itertools
 import json
@@ -60,6 +61,16 @@ MAX_TOKENS = 2048  # longest prompt + summary the likelihood baseline reads
 BOOTSTRAP, SEED = 1000, 0
 SET_TITLES = {"cnndm": "QAGS-CNNDM", "xsum": "QAGS-XSum"}
 WORD = re.compile(r"\w+")
+
+
+def _lower_ptb(text: str) -> str:
+    from quals_hf.qagen.augment import lower_ptb
+
+    return lower_ptb(text)
+
+
+# the text forms summaries are scored in (--form)
+FORMS: dict[str, Callable[[str], str]] = {"text": lambda text: text, "lower-ptb": _lower_ptb}
 
 # (label, column) of every measured metric, in table order; all are "higher = more consistent"
 METRICS = [
@@ -152,54 +163,90 @@ def rouge2_precision_fn() -> Callable[[str, str], float]:
 
 
 class ResultStore:
-    """Per-summary rows of one metric on one set, appended to a JSONL file batch by batch."""
+    """Per-summary rows of one metric on one set, appended batch by batch to a gzipped JSONL
+    file (``NAME.jsonl.gz``: one gzip member per batch, so a run killed mid-write loses at most
+    its last batch). Rows of an older plain ``NAME.jsonl`` beside it are read too."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
+        self.path = path if path.name.endswith(".gz") else path.with_name(path.name + ".gz")
         self.rows: dict[int, dict[str, Any]] = {}
-        if path.exists():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:  # a line cut by an interrupted write
-                    continue
-                self.rows[int(row["id"])] = row
+        plain = self.path.with_name(self.path.name.removesuffix(".gz"))
+        for row in [*read_jsonl(plain), *read_jsonl(self.path)]:
+            self.rows[int(row["id"])] = row
 
     def append(self, rows: list[dict[str, Any]]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as f:
-            for row in rows:
-                f.write(json.dumps(row) + "\n")
-                self.rows[int(row["id"])] = row
+        text = "".join(json.dumps(row) + "\n" for row in rows)
+        with self.path.open("ab") as f:
+            f.write(gzip.compress(text.encode("utf-8"), mtime=0))
             f.flush()
             os.fsync(f.fileno())
+        for row in rows:
+            self.rows[int(row["id"])] = row
 
 
-def check_out_dir(out: Path, qagen: Path | None, dtype: str = "fp32", num_groups: int = 60) -> None:
-    """Refuse to mix results of different QAGen models, weight dtypes or search widths in one
-    ``--out``."""
-    if qagen is None:
-        return
-    config = qagen / "config.json"
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The rows of a JSONL file, plain or gzipped; a line or gzip member cut by an interrupted
+    write ends the reading (everything before it is kept)."""
+    if not path.exists():
+        return []
+    rows = []
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as f:
+            for line in f:
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:  # a line cut by an interrupted write
+                    break
+    except (EOFError, gzip.BadGzipFile):  # a gzip member cut by an interrupted write
+        pass
+    return rows
+
+
+def qagen_fingerprint(qagen: Path) -> dict[str, str]:
+    """What identifies a QAGen folder wherever it lies: its config's and weights' SHA-256."""
+    weights = sorted(qagen.glob("*.safetensors")) or sorted(qagen.glob("*.bin"))
+    digest = hashlib.sha256()
+    for path in weights:
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 24):
+                digest.update(chunk)
+    return {
+        "config_sha256": hashlib.sha256((qagen / "config.json").read_bytes()).hexdigest(),
+        "weights_sha256": digest.hexdigest(),
+    }
+
+
+def check_out_dir(out: Path, args: argparse.Namespace) -> None:
+    """Refuse to mix results of different QAGen models, weight dtypes, search widths or text
+    forms in one ``--out``; a new folder records them, with the command and machine, in
+    ``meta.json``."""
     fingerprint = {
-        "qagen": str(qagen.resolve()),
-        "config_sha256": hashlib.sha256(config.read_bytes()).hexdigest(),
+        **qagen_fingerprint(args.qagen),
         "max_tokens": MAX_TOKENS,
-        **({} if dtype == "fp32" else {"dtype": dtype}),  # older folders lack both fields
-        **({} if num_groups == 60 else {"num_groups": num_groups}),
+        "dtype": args.dtype,
+        "num_groups": args.num_groups,
+        "form": args.form,
     }
     meta = out / "meta.json"
     if meta.exists():
         old = json.loads(meta.read_text())
-        if old != fingerprint:
+        differ = [k for k, v in fingerprint.items() if old.get("fingerprint", {}).get(k) != v]
+        if differ:
             raise SystemExit(
-                f"{out} holds results of another model or setting ({old['qagen']}, weights "
-                f"{old.get('dtype', 'fp32')}, {old.get('num_groups', 60)} groups); "
-                "pass another --out or delete that folder"
+                f"{out} holds results of another model or setting ({', '.join(differ)} "
+                "differ); pass another --out or delete that folder"
             )
         return
     out.mkdir(parents=True, exist_ok=True)
-    meta.write_text(json.dumps(fingerprint, indent=1) + "\n")
+    about = {
+        "qagen": str(args.qagen),
+        "command": args.command,
+        "machine": machine(args),
+        "date": str(datetime.date.today()),
+    }
+    meta.write_text(json.dumps({"fingerprint": fingerprint, **about}, indent=1) + "\n")
 
 
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -569,10 +616,11 @@ def faithful_above_unfaithful(metric: Sequence[float], human: Sequence[float]) -
     """How often a summary that people labelled wholly consistent (1) scores above one they
     labelled wholly inconsistent (0), over every such pair of summaries, ties counting half
     (the ROC AUC of the metric for the 0/1 labels): what one comparison, as in `quals-hf demo`,
-    can be expected to show. NaN scores are left out."""
+    can be expected to show. NaN scores are left out; NaN without summaries of either label."""
     good = [m for m, h in zip(metric, human) if h == 1 and not math.isnan(m)]
     bad = [m for m, h in zip(metric, human) if h == 0 and not math.isnan(m)]
-    return {"share": auc(good, bad), "faithful": len(good), "unfaithful": len(bad)}
+    share = auc(good, bad) if good and bad else math.nan
+    return {"share": share, "faithful": len(good), "unfaithful": len(bad)}
 
 
 def worst_disagreements(metric: list[float], human: list[float], k: int = 3) -> list[int]:
@@ -613,6 +661,7 @@ def evaluate_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
         k, n = args.shard
         order = order[k::n]
     data["order"] = order
+    data["summary"] = [FORMS[args.form](s) for s in data["summary"]]
     assert data["id"] == list(range(len(data["id"])))
     ids = order  # every metric is measured on the same summaries
     documents = [data["document"][i] for i in ids]
@@ -626,9 +675,16 @@ def evaluate_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
     columns["bigram_share"] = [bigram_share(d, s) for d, s in zip(documents, summaries)]
     extra: dict[str, Any] = {"n": len(ids)}
 
+    def complete(store: ResultStore) -> bool:
+        """Whether ``store`` holds every summary; with --stored a missing one is an error."""
+        missing = sum(i not in store.rows for i in ids)
+        if missing and args.stored:
+            raise SystemExit(f"--stored: {missing} summaries of {name} are not in {store.path}")
+        return not missing
+
     if not args.skip_likelihood:
         store = ResultStore(args.out / f"likelihood_{name}.jsonl")
-        if not all(i in store.rows for i in ids):
+        if not complete(store):
             if args._likelihood is None:
                 args._likelihood = LikelihoodBaseline(args.qagen, args.device, dtype=args.dtype)
             run_resumable(
@@ -648,7 +704,7 @@ def evaluate_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
     if not args.skip_quals:
         store = ResultStore(args.out / f"quals_{name}.jsonl")
-        if not all(i in store.rows for i in ids):
+        if not complete(store):
             if args._quals is None:
                 args._quals = quals_score_fn(args)
             run_resumable(f"QUALS {name}", store, data, args.batch_size, args._quals)
@@ -657,7 +713,7 @@ def evaluate_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
         if args.source_window_tokens is not None:
             size = args.source_window_tokens
             wstore = ResultStore(args.out / f"quals_windows{size}_{name}.jsonl")
-            if not all(i in wstore.rows for i in ids):
+            if not complete(wstore):
                 stored = {
                     (data["document"][i], data["summary"][i]): store.rows[i]["pairs"] for i in ids
                 }
@@ -981,6 +1037,18 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--write", type=Path, help="markdown page to write (plots in images/)")
     parser.add_argument("--out", type=Path, default=Path("runs/validity"), help="JSONL results")
+    parser.add_argument(
+        "--form",
+        choices=list(FORMS),
+        default="text",
+        help="the summaries as QAGS wrote them ('text'), or lower-cased and PTB-tokenized "
+        "('lower-ptb', as many summarizers write; needs sacremoses); sources stay as they are",
+    )
+    parser.add_argument(
+        "--stored",
+        action="store_true",
+        help="only read the rows stored in --out (no model: fails if any is missing)",
+    )
     parser.add_argument("--skip-quals", action="store_true", help="baselines only")
     parser.add_argument("--skip-likelihood", action="store_true", help="no likelihood baseline")
     parser.add_argument(
@@ -1016,7 +1084,7 @@ def main(argv: list[str] | None = None) -> None:
         args.shard = (int(k), int(n))
     if args.source_window_tokens is not None and args.source_window_tokens < 1:
         parser.error("--source-window-tokens must be at least 1")
-    needs_model = not (args.skip_quals and args.skip_likelihood)
+    needs_model = not ((args.skip_quals and args.skip_likelihood) or args.stored)
     if needs_model:
         if args.qagen is None:
             from quals_hf.qagen.default import default_qagen_dir
@@ -1027,11 +1095,15 @@ def main(argv: list[str] | None = None) -> None:
                 f"--qagen {args.qagen}: no config.json there (a QAGen checkpoint folder; "
                 "omit --qagen for the package's QAGen)"
             )
-    check_out_dir(args.out, args.qagen if needs_model else None, args.dtype, args.num_groups)
+    args.command = "python benchmarks/validity.py " + shlex.join(
+        sys.argv[1:] if argv is None else argv
+    )
+    if needs_model:
+        check_out_dir(args.out, args)
     args._likelihood = args._quals = args._scorer = None
 
     results = {name: evaluate_set(name, args) for name in args.sets}
-    command = "python benchmarks/validity.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command = args.command
     print(table(results, args))
     print()
     print(extra_lines(results))

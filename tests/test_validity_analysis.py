@@ -130,3 +130,43 @@ def test_approximate_modes_are_compared_with_the_reference_on_the_same_summaries
     assert reference_minus < 0
     assert float(rows[1][3].split()[0]) == pytest.approx(100 + reference_minus, abs=0.11)
     assert float(rows[1][6].rstrip(" |")) == pytest.approx(0.3)
+
+
+def test_stored_rows_survive_a_write_cut_short_and_older_plain_files_are_read(
+    load_benchmark, tmp_path
+):
+    validity = load_benchmark("validity")
+    store = validity.ResultStore(tmp_path / "quals_cnndm.jsonl")
+    assert store.path.name == "quals_cnndm.jsonl.gz"
+    store.append([{"id": 0, "quals": -0.5}, {"id": 1, "quals": -1.0}])
+    whole = store.path.stat().st_size
+    store.append([{"id": 2, "quals": -2.0}])
+    assert set(validity.ResultStore(store.path).rows) == {0, 1, 2}
+    last = store.path.stat().st_size - whole
+    with store.path.open("r+b") as f:  # the last batch's gzip member cut mid-write
+        f.truncate(whole + last // 2)
+    (tmp_path / "quals_cnndm.jsonl").write_text('{"id": 7, "quals": 0.1}\n{"id": 8, "qu')
+    again = validity.ResultStore(tmp_path / "quals_cnndm.jsonl")
+    assert set(again.rows) == {0, 1, 7}
+    assert again.rows[1]["quals"] == -1.0
+    assert store.path.read_bytes()[:2] == b"\x1f\x8b"  # gzip members, not plain text
+
+
+def test_a_run_folder_refuses_rows_of_another_model_or_text_form(load_benchmark, tmp_path):
+    import argparse
+
+    validity = load_benchmark("validity")
+    qagen = tmp_path / "qagen"
+    qagen.mkdir()
+    (qagen / "config.json").write_text("{}")
+    (qagen / "model.safetensors").write_bytes(b"weights")
+    settings = {"dtype": "fp32", "num_groups": 60, "device": "cpu", "command": "c"}
+    args = argparse.Namespace(qagen=qagen, form="text", **settings)
+    out = tmp_path / "run"
+    validity.check_out_dir(out, args)
+    validity.check_out_dir(out, args)  # the same settings resume
+    with pytest.raises(SystemExit, match="form differ"):
+        validity.check_out_dir(out, argparse.Namespace(qagen=qagen, form="lower-ptb", **settings))
+    (qagen / "model.safetensors").write_bytes(b"other weights")
+    with pytest.raises(SystemExit, match="weights_sha256 differ"):
+        validity.check_out_dir(out, args)

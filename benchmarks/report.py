@@ -1,0 +1,288 @@
+"""The tables of docs/ that rest on measurements, regenerated from the rows stored in
+benchmarks/results/ without running a model.
+
+    python benchmarks/report.py          # rewrite every table in docs/ and README.md
+    python benchmarks/report.py --check  # exit 1, naming each table that differs
+
+A table lives in a page between ``<!-- results:NAME -->`` and ``<!-- /results:NAME -->``; NAME
+is a key of `TABLES`, a function of the stored rows alone. What is stored:
+
+- ``results/validity/RUN/``: `benchmarks/validity.py` runs, one folder per QAGen, text form and
+  setting (``meta.json`` says which), per-summary QUALS rows with every kept pair, its
+  per-token log-probabilities and whether the search cut it (``quals_SET.jsonl.gz``);
+- ``results/qagen_squad/RUN.jsonl.gz``: `benchmarks/qagen_squad.py`, per held-out SQuAD pair
+  the target loss and the greedy generation of a QAGen (the model card's numbers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import statistics
+import sys
+from collections.abc import Callable, Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+from validity import (
+    SET_TITLES,
+    bigram_share,
+    correlations,
+    faithful_above_unfaithful,
+    read_jsonl,
+    rouge2_precision_fn,
+    word_share,
+)
+
+from quals_hf.benchmark_data import QAGS_NAMES, load_qags
+from quals_hf.scoring.pair_quality import PAIR_FLAWS, flaw_shares
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results"
+PAGES = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
+BLOCK = re.compile(
+    r"(?P<open><!-- results:(?P<name>[\w-]+) -->\n)(?P<body>.*?)"
+    r"(?P<close><!-- /results:(?P=name) -->)",
+    re.S,
+)
+QAGENS = {"qagen-v1": "v1 (shipped)", "qagen-v2": "v2 (candidate)"}
+FORMS = {"text": "as written", "lower-ptb": "lower-cased, PTB-tokenized"}
+
+
+# ---------------------------------------------------------------- stored rows
+
+
+@cache
+def human(name: str) -> dict[int, float]:
+    """The QAGS label of each summary id of a set."""
+    data = load_qags(name)
+    return dict(zip(data["id"], data["consistency"]))
+
+
+@cache
+def validity_runs() -> dict[str, dict[str, Any]]:
+    """Every stored validity run by folder name: its meta and its QUALS rows per set."""
+    runs = {}
+    for meta in sorted(RESULTS.glob("validity/*/meta.json")):
+        rows = {
+            name: {int(r["id"]): r for r in read_jsonl(meta.parent / f"quals_{name}.jsonl.gz")}
+            for name in QAGS_NAMES
+        }
+        runs[meta.parent.name] = {"meta": json.loads(meta.read_text()), "rows": rows}
+    return runs
+
+
+def run_label(run: str) -> str:
+    """``qagen-v1_text`` -> ``v1 (shipped), as written``."""
+    qagen, _, form = run.partition("_")
+    return f"{QAGENS.get(qagen, qagen)}, {FORMS.get(form, form)}"
+
+
+def common_ids(runs: list[str], name: str) -> list[int]:
+    """The summary ids of a set that every one of ``runs`` scored."""
+    found = [set(validity_runs()[r]["rows"][name]) for r in runs]
+    return sorted(set.intersection(*found)) if found else []
+
+
+def quals(run: str, name: str, ids: list[int]) -> list[float]:
+    rows = validity_runs()[run]["rows"][name]
+    return [math.nan if rows[i]["quals"] is None else float(rows[i]["quals"]) for i in ids]
+
+
+def pct(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{100 * value:.1f}%"
+
+
+def interval(c: dict[str, Any] | None, kind: str = "pearson") -> str:
+    if c is None or c.get(kind) is None:
+        return "n/a"
+    v = c[kind]
+    return f"{100 * v['r']:.1f} [{100 * v['low']:.1f}, {100 * v['high']:.1f}]"
+
+
+def table(head: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- tables
+
+
+def each_run() -> Iterator[tuple[str, str, list[int], dict[int, dict]]]:
+    """``(set, run, ids, rows)`` for every stored run and set, over the summaries ``ids`` that
+    every run scored (so that all runs are compared on the same summaries)."""
+    runs = list(validity_runs())
+    for name in QAGS_NAMES:
+        ids = common_ids(runs, name)
+        for run in runs if ids else []:
+            yield name, run, ids, validity_runs()[run]["rows"][name]
+
+
+def pair_quality() -> str:
+    """Share of kept pairs with each `PAIR_FLAWS` flaw, per run and set."""
+    rows = []
+    for name, run, ids, stored in each_run():
+        pairs = [p for i in ids for p in stored[i]["pairs"]]
+        shares = flaw_shares((p["question"], p["answer"], p.get("cut", False)) for p in pairs)
+        rows.append(
+            [
+                SET_TITLES[name],
+                run_label(run),
+                str(len(ids)),
+                str(shares["pairs"]),
+                f"**{pct(shares['malformed'])}**",
+                *(pct(shares[flaw]) for flaw in PAIR_FLAWS),
+            ]
+        )
+    head = ["set", "QAGen, summaries", "summaries", "pairs", "malformed", *PAIR_FLAWS]
+    return table(head, rows)
+
+
+def text_forms() -> str:
+    """Per QAGen and set: how far QUALS moves when the same summaries are lower-cased and
+    PTB-tokenized (median |Δ|, Pearson between the two forms' scores)."""
+    rows = []
+    for qagen, label in QAGENS.items():
+        pair = [f"{qagen}_text", f"{qagen}_lower-ptb"]
+        if not all(run in validity_runs() for run in pair):
+            continue
+        for name in QAGS_NAMES:
+            ids = common_ids(pair, name)
+            a, b = (quals(run, name, ids) for run in pair)
+            both = [(x, y) for x, y in zip(a, b) if not (math.isnan(x) or math.isnan(y))]
+            if len(both) < 3:
+                continue
+            deltas = [abs(x - y) for x, y in both]
+            r = correlations([x for x, _ in both], [y for _, y in both])
+            rows.append(
+                [
+                    SET_TITLES[name],
+                    label,
+                    str(len(both)),
+                    f"{statistics.median(deltas):.3f}",
+                    f"{max(deltas):.3f}",
+                    interval(r),
+                ]
+            )
+    head = ["set", "QAGen", "summaries", "median abs. Δ", "largest abs. Δ", "Pearson x100 [95%]"]
+    return table(head, rows)
+
+
+def lexical_columns(name: str, ids: list[int]) -> dict[str, list[float]]:
+    """The word-overlap baselines of `benchmarks/validity.py` on summaries ``ids``."""
+    data = load_qags(name)
+    docs, sums = [data["document"][i] for i in ids], [data["summary"][i] for i in ids]
+    rouge2 = rouge2_precision_fn()
+    return {
+        "ROUGE-2 precision (summary vs source)": [rouge2(d, s) for d, s in zip(docs, sums)],
+        "Summary words in source": [word_share(d, s) for d, s in zip(docs, sums)],
+        "Summary bigrams in source": [bigram_share(d, s) for d, s in zip(docs, sums)],
+    }
+
+
+def validity_sample() -> str:
+    """Pearson and ROC AUC (wholly faithful above wholly unfaithful) of every stored QUALS run
+    and of the word-overlap baselines, on the summaries that every run scored."""
+    runs = list(validity_runs())
+    rows = []
+    for name in QAGS_NAMES:
+        ids = common_ids(runs, name)
+        if len(ids) < 3:
+            continue
+        labels = [human(name)[i] for i in ids]
+        columns = {f"QUALS, {run_label(run)}": quals(run, name, ids) for run in runs}
+        columns.update(lexical_columns(name, ids))
+        for label, values in columns.items():
+            ranking = faithful_above_unfaithful(values, labels)
+            rows.append(
+                [
+                    SET_TITLES[name],
+                    label,
+                    str(sum(not math.isnan(v) for v in values)),
+                    interval(correlations(values, labels)),
+                    pct(ranking["share"]),
+                ]
+            )
+    head = ["set", "metric", "n", "Pearson x100 [95%]", "faithful above unfaithful"]
+    return table(head, rows)
+
+
+def seconds_per_summary() -> str:
+    """Mean seconds per summary of each stored run (as logged by the run: on a shared machine,
+    a rough comparison only)."""
+    rows = []
+    for name, run, ids, stored in each_run():
+        seconds = [stored[i]["seconds"] for i in ids]
+        machine = validity_runs()[run]["meta"]["machine"]
+        threads = re.search(r"\((\d+) torch threads\)", machine)
+        rows.append(
+            [
+                SET_TITLES[name],
+                run_label(run),
+                str(len(ids)),
+                f"{statistics.fmean(seconds):.1f}",
+                threads[1] if threads else "?",
+            ]
+        )
+    return table(["set", "QAGen, summaries", "n", "s per summary", "threads"], rows)
+
+
+TABLES: dict[str, Callable[[], str]] = {
+    "pair-quality": pair_quality,
+    "text-forms": text_forms,
+    "validity-sample": validity_sample,
+    "seconds-per-summary": seconds_per_summary,
+}
+
+
+# ---------------------------------------------------------------- pages
+
+
+def render(text: str, page: str = "") -> str:
+    """``text`` with every results block replaced by its table."""
+
+    def fill(match: re.Match) -> str:
+        name = match["name"]
+        if name not in TABLES:
+            raise KeyError(f"{page}: unknown results table {name!r}; known: {', '.join(TABLES)}")
+        return match["open"] + TABLES[name]() + match["close"]
+
+    return BLOCK.sub(fill, text)
+
+
+def stale_tables(pages: list[Path] = PAGES) -> list[str]:
+    """``page: table`` for every table whose text differs from what the stored rows give."""
+    stale = []
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for match in BLOCK.finditer(text):
+            if render(match[0], page.name) != match[0]:
+                stale.append(f"{page.name}: {match['name']}")
+    return stale
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if stale")
+    args = parser.parse_args(argv)
+    if args.check:
+        stale = stale_tables()
+        for item in stale:
+            print(f"stale: {item}")
+        return 1 if stale else 0
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        new = render(text, page.name)
+        if new != text:
+            page.write_text(new, encoding="utf-8")
+            print(f"rewrote {page.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
