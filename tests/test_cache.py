@@ -59,8 +59,10 @@ def test_search_caches_give_the_logits_of_the_dynamic_cache(model, mode):
 
 def test_decoder_only_rows_share_one_copy_of_the_prompt():
     causal, seq2seq = _models()
-    assert shares_prefix(causal) and not shares_prefix(seq2seq)
+    assert not shares_prefix(causal)  # until a backend installs the dispatcher, once
     backend = QAGenBackend.for_model(causal)
+    QAGenBackend.for_model(seq2seq)
+    assert shares_prefix(causal) and not shares_prefix(seq2seq)
     with torch.inference_mode():
         state = backend.fan_out(backend.read_lists(PROMPTS), torch.arange(3).repeat(5), 8)
         state, _ = backend.step(state, torch.full((15, 2), 21))

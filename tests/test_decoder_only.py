@@ -115,6 +115,33 @@ def test_one_shared_copy_of_the_prompt_leaves_every_score_unchanged(
 
 
 @pytest.mark.slow
+def test_threads_sharing_one_scorer_get_the_serial_scores(toy_causal_qagen_dir):
+    """Several threads scoring different summaries through one QualsScorer at once (a served
+    metric) get what one thread gets scoring them one after another: the shared-prompt
+    attention is chosen per call, nothing is switched on the shared model."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    scorer = QualsScorer.from_pretrained(
+        str(toy_causal_qagen_dir), device="cpu", progress=False, num_groups=8
+    )
+    examples = make_examples(8, seed=17)
+    jobs = [(e.document, s) for e in examples for s in (e.summary, e.corrupted_summary)]
+
+    def one(job):
+        out = scorer.score([job[0]], [job[1]], return_details=True)
+        return out.scores[0], [(p.pair.question, p.pair.answer, p.lp_x) for p in out.pair_scores[0]]
+
+    serial = [one(job) for job in jobs]
+    assert all(pairs for _, pairs in serial)
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        threaded = list(pool.map(one, jobs))
+    for (a, pairs_a), (b, pairs_b) in zip(serial, threaded):
+        assert [p[:2] for p in pairs_a] == [p[:2] for p in pairs_b]
+        assert a == pytest.approx(b, abs=1e-6)
+        assert all(x[2] == pytest.approx(y[2], abs=1e-6) for x, y in zip(pairs_a, pairs_b))
+
+
+@pytest.mark.slow
 def test_a_trained_decoder_only_qagen_prefers_faithful_summaries(toy_causal_qagen_dir):
     scorer = QualsScorer.from_pretrained(str(toy_causal_qagen_dir), device="cpu", progress=False)
     examples = make_examples(50, seed=7)  # stories the toy QAGen never saw

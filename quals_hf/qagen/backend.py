@@ -22,7 +22,7 @@ from transformers.modeling_outputs import BaseModelOutput
 
 from ..core.padding import pad_sequences
 from .cache import ReservedLayer, reserve_cache
-from .shared_prefix import SharedPrefix, attention_over_shared_prefix, shares_prefix
+from .shared_prefix import SharedPrefix, install_shared_prefix, shares_prefix
 
 
 @dataclass
@@ -231,6 +231,10 @@ class DecoderOnlyBackend(QAGenBackend):
     prompt_limit_includes_generation = True
     default_format = "causal-qagen"
 
+    def __init__(self, model: PreTrainedModel) -> None:
+        super().__init__(model)
+        install_shared_prefix(model)  # once: no per-call switch, so threads may share a model
+
     def training_example(self, prompt: list[int], target: list[int]) -> dict[str, list[int]]:
         ids = prompt + target
         return {
@@ -283,7 +287,6 @@ class DecoderOnlyBackend(QAGenBackend):
             tensors["mask"] = torch.cat([state.tensors["mask"], torch.ones_like(tokens)], dim=1)
             out = self.model(**inputs, attention_mask=tensors["mask"], use_cache=True)
         else:
-            with attention_over_shared_prefix(self.model):
-                rows = state.prefix.rows(state.tensors["owner"])
-                out = self.model(**inputs, shared_prefix=rows, use_cache=True)
+            rows = state.prefix.rows(state.tensors["owner"])
+            out = self.model(**inputs, shared_prefix=rows, use_cache=True)
         return DecodeState(out.logits[:, -1, :], out.cache, tensors, state.prefix), out.logits

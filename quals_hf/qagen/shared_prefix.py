@@ -5,18 +5,24 @@ A plain KV cache holds the prompt once per row and each step's attention reads a
 copies (a third of a bf16 search step of the SmolLM2 QAGen on CPU). Here a decoder-only
 backend keeps the prompts' keys and values once (`SharedPrefix`) and only the tokens each row
 added in its own cache; `shared_prefix_attention` attends to both parts and merges their
-softmaxes exactly (log-sum-exp), in float32. A registered attention function of transformers
-(`AttentionInterface`), switched on only for the steps that pass a `PrefixRows`.
+softmaxes exactly (log-sum-exp), in float32.
+
+`install_shared_prefix` sets a Llama model's attention once to a registered dispatcher
+(`AttentionInterface`): a call that passes ``shared_prefix`` (a `PrefixRows`) gets
+`shared_prefix_attention`, every other call the model's own SDPA or eager attention, with its
+own masks. Nothing is switched per call, so threads may share one model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from transformers import AttentionInterface, Cache, LlamaPreTrainedModel, PreTrainedModel
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
+from transformers.masking_utils import AttentionMaskInterface, eager_mask, sdpa_mask
+from transformers.models.llama.modeling_llama import eager_attention_forward
 
 ATTENTION_NAME = "quals_shared_prefix"
 
@@ -134,29 +140,46 @@ def shared_prefix_attention(
     return out.to(query.dtype), None
 
 
-AttentionInterface.register(ATTENTION_NAME, shared_prefix_attention)
+def _dispatcher(own: Callable[..., tuple[torch.Tensor, torch.Tensor | None]]):
+    """An attention function: `shared_prefix_attention` for calls with a ``shared_prefix``,
+    ``own`` (the model's own attention) for all others."""
+
+    def attention(module, query, key, value, attention_mask, shared_prefix=None, **kwargs):
+        if shared_prefix is None:
+            return own(module, query, key, value, attention_mask, **kwargs)
+        return shared_prefix_attention(
+            module, query, key, value, attention_mask, shared_prefix=shared_prefix, **kwargs
+        )
+
+    return attention
+
+
+# the implementations a dispatcher can stand in for: attention function and mask maker
+OWN_ATTENTION = {
+    "sdpa": (sdpa_attention_forward, sdpa_mask),
+    "eager": (eager_attention_forward, eager_mask),
+}
+DISPATCHERS = {f"{ATTENTION_NAME}_{name}": name for name in OWN_ATTENTION}
+for _name, _own in DISPATCHERS.items():
+    AttentionInterface.register(_name, _dispatcher(OWN_ATTENTION[_own][0]))
+    AttentionMaskInterface.register(_name, OWN_ATTENTION[_own][1])
+
+
+def install_shared_prefix(model: PreTrainedModel) -> None:
+    """Route a transformers Llama's SDPA or eager attention through its dispatcher, once
+    (other models and implementations are left alone). The model computes what it computed
+    before for every call that passes no ``shared_prefix``; the setting is not saved with it."""
+    name = model.config._attn_implementation
+    if isinstance(model, LlamaPreTrainedModel) and name in OWN_ATTENTION:
+        model.set_attn_implementation(f"{ATTENTION_NAME}_{name}")
 
 
 def shares_prefix(model: PreTrainedModel) -> bool:
-    """Whether `shared_prefix_attention` computes this model's attention exactly: a
-    transformers Llama in inference mode (not custom code, no dropout) with eager or SDPA
-    attention."""
+    """Whether rows of ``model`` can attend to one shared copy of their prompt: a transformers
+    Llama in inference mode (not custom code, no dropout) whose attention is a dispatcher of
+    `install_shared_prefix`."""
     return (
         isinstance(model, LlamaPreTrainedModel)
         and not model.training
-        and model.config._attn_implementation in ("sdpa", "eager")
+        and model.config._attn_implementation in DISPATCHERS
     )
-
-
-@contextmanager
-def attention_over_shared_prefix(model: PreTrainedModel) -> Iterator[None]:
-    """Run the model's attention through `shared_prefix_attention` inside the block.
-
-    The switch is the model's config, so another thread running the same model meanwhile
-    would get this attention too: score with one model object per thread."""
-    before = model.config._attn_implementation
-    model.config._attn_implementation = ATTENTION_NAME
-    try:
-        yield
-    finally:
-        model.config._attn_implementation = before
