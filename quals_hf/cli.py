@@ -235,7 +235,9 @@ def score(args: argparse.Namespace) -> int:
         progress=False,
         **overrides,
     )
-    report = score_file(scorer, examples, output, progress=not args.no_progress)
+    report = score_file(
+        scorer, examples, output, progress=not args.no_progress, restart=args.restart
+    )
     if report is not None:
         print(report)
     if dist.is_initialized():
@@ -376,6 +378,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--details",
         action="store_true",
         help="add each example's QA pairs with lp_x, lp_y and consistency",
+    )
+    p.add_argument(
+        "--restart",
+        action="store_true",
+        help="remove the output and score everything again (a resume must use the same "
+        "QAGen, settings and input: OUTPUT.meta.json records them)",
     )
     p.add_argument(
         "--batch-size", type=int, default=8, help="examples per batch, written at once (default: 8)"

@@ -63,6 +63,12 @@ def assert_same_rows(got_path, want_path):
             assert g["score"] == pytest.approx(w["score"], abs=1e-5)
 
 
+def copy_record(scored, partial):
+    """What made ``scored`` (its ``.meta.json``), for a partial copy of it to resume."""
+    meta = scored.with_name(scored.name + ".meta.json")
+    partial.with_name(partial.name + ".meta.json").write_text(meta.read_text())
+
+
 def arguments(qagen_dir, data, output, *options):
     """The command line of a test run of `quals-hf score`."""
     paths = ["--qagen", str(qagen_dir), "--data", str(data), "--output", str(output)]
@@ -179,6 +185,7 @@ def test_resume_drops_a_row_cut_mid_line(kind, toy_qagen_dir, tmp_path, capsys):
     lines = full.read_bytes().splitlines(keepends=True)
     kept = b"".join(lines[:5])  # CSV: the header and 4 rows, JSONL: 5 rows
     cut.write_bytes(kept + lines[5][: len(lines[5]) // 2])  # the 6th line, half written
+    copy_record(full, cut)
     capsys.readouterr()
     assert score(toy_qagen_dir, data, cut, *options) == 0
     resumed = 4 if kind == "csv" else 5
@@ -200,6 +207,7 @@ def test_two_processes_resume_into_the_file_of_one(toy_qagen_dir, tmp_path, torc
     # batches 1-5 left for 2 processes: the last round has a batch for one process only
     head = "".join(lines[:3])
     double.write_text(head + lines[3][:20])
+    copy_record(single, double)
     command = arguments(toy_qagen_dir, data, double, *options)
     run = subprocess.run(
         [*torchrun, "--nproc_per_node", "2", "-m", "quals_hf.cli", *command],
@@ -214,6 +222,46 @@ def test_two_processes_resume_into_the_file_of_one(toy_qagen_dir, tmp_path, torc
     assert run.stdout.count("examples in") == 1  # one process reports
     assert double.read_text().startswith(head)
     assert_same_rows(double, single)
+
+
+def test_a_resume_made_otherwise_stops_and_names_the_difference(toy_qagen_dir, tmp_path, capsys):
+    data = write_jsonl(tmp_path / "data.jsonl", ROWS)
+    full, out = tmp_path / "full.jsonl", tmp_path / "out.jsonl"
+    options = ["--id-column", "id", "--batch-size", "3"]
+    assert score(toy_qagen_dir, data, full, *options) == 0
+    first_rows = "".join(full.read_text().splitlines(keepends=True)[:3])
+
+    def resume(data_file, *changed):
+        out.write_text(first_rows)
+        copy_record(full, out)
+        capsys.readouterr()
+        code = score(toy_qagen_dir, data_file, out, *options, *changed)
+        return code, capsys.readouterr().err.strip().splitlines()[-1]
+
+    edited = write_jsonl(tmp_path / "edited.jsonl", [*ROWS[:-1], {**ROWS[-1], "summary": "x"}])
+    for data_file, changed, named in (
+        (data, ["--num-groups", "6"], "config.num_groups; e.g. config.num_groups: 8 then, 6 now"),
+        (data, ["--batch-size", "2"], "batch_size; e.g. batch_size: 3 then, 2 now"),
+        (data, ["--dtype", "bf16"], "models.model; e.g. models.model:"),
+        (edited, [], "inputs; e.g. inputs:"),
+    ):
+        code, err = resume(data_file, *changed)
+        assert code == 2, changed
+        assert err.startswith(
+            f"quals-hf score: error: {out} was written with other settings (" + named
+        ), err
+        assert "--restart" in err
+        assert out.read_text() == first_rows  # nothing written, nothing lost
+    out.unlink()  # rows without their record cannot be resumed safely either
+    out.with_name(out.name + ".meta.json").unlink()
+    out.write_text(first_rows)
+    assert score(toy_qagen_dir, data, out, *options) == 2
+    assert "no record of what made them" in capsys.readouterr().err
+    assert score(toy_qagen_dir, data, out, *options, "--num-groups", "6", "--restart") == 0
+    restarted = read_jsonl(out)
+    assert [r["id"] for r in restarted] == [r["id"] for r in ROWS]
+    assert score(toy_qagen_dir, data, out, *options, "--num-groups", "6") == 0  # same: resumes
+    assert "11 were already there" in capsys.readouterr().out
 
 
 def _bad_inputs(tmp):

@@ -28,6 +28,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from ..core.fingerprint import rows_digest, scorer_fingerprint
 from ..core.protocols import ConsistencyScorer
 from ..core.tables import load_table, row_location
 
@@ -110,22 +111,53 @@ class OutputFile:
             raise ValueError(f"{path}: unsupported output type; use .jsonl or .csv")
         self.details = details
         self.fields = ["id", "score", "num_pairs", *(["pairs"] if details else [])]
+        self.meta_path = self.path.with_name(self.path.name + ".meta.json")
 
-    def resume(self) -> dict[str, float]:
+    def resume(self, fingerprint: dict[str, Any] | None = None) -> dict[str, float]:
         """The scores already in the file, by id as text (creates missing parent folders).
 
         A last line left incomplete by an interrupted write is removed; any other malformed
-        row, or rows written with other fields (``details``), raise a ValueError.
+        row, or rows written with other fields (``details``), raise a ValueError. With a
+        ``fingerprint`` (what makes this run's scores: `run_fingerprint`), the one recorded
+        beside the file (``OUTPUT.meta.json``) must be the same, else `ResumeMismatchError`
+        names what differs; a new file records it.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not self.path.exists():
-            return {}
         scores = {}
-        for number, row in self._rows():
-            if list(row) != self.fields:
-                raise self._mismatch(number, list(row))
-            scores[str(row["id"])] = _as_score(row["score"])
+        if self.path.exists():
+            for number, row in self._rows():
+                if list(row) != self.fields:
+                    raise self._mismatch(number, list(row))
+                scores[str(row["id"])] = _as_score(row["score"])
+        if fingerprint is not None:
+            self._check_fingerprint(fingerprint, written=bool(scores))
         return scores
+
+    def _check_fingerprint(self, fingerprint: dict[str, Any], written: bool) -> None:
+        if not written:  # nothing to mix with: this run's record is the file's
+            self.meta_path.write_text(json.dumps(fingerprint, indent=1) + "\n", encoding="utf-8")
+            return
+        if not self.meta_path.exists():
+            raise ResumeMismatchError(
+                f"{self.path} holds scores but no record of what made them "
+                f"({self.meta_path.name} is missing), so they cannot be resumed safely; "
+                "--restart (restart=True) scores everything again, or use another output"
+            )
+        stored = _flat(json.loads(self.meta_path.read_text(encoding="utf-8")))
+        wanted = _flat(json.loads(json.dumps(fingerprint, default=str)))
+        differ = [k for k in sorted(set(stored) | set(wanted)) if stored.get(k) != wanted.get(k)]
+        if differ:
+            first = differ[0]
+            raise ResumeMismatchError(
+                f"{self.path} was written with other settings ({', '.join(differ)}; e.g. "
+                f"{first}: {stored.get(first)!r} then, {wanted.get(first)!r} now); "
+                "--restart (restart=True) scores everything again, or use another output"
+            )
+
+    def restart(self) -> None:
+        """Remove the file and its record: the next run starts from nothing."""
+        self.path.unlink(missing_ok=True)
+        self.meta_path.unlink(missing_ok=True)
 
     def _mismatch(self, number: int, fields: list[Any]) -> ValueError:
         return ValueError(
@@ -201,6 +233,30 @@ class ScoreReport:
         return "\n".join(lines)
 
 
+class ResumeMismatchError(ValueError):
+    """An output file holds scores made otherwise than this run would make them."""
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as one level with dotted keys (``config.num_groups``)."""
+    if not isinstance(value, dict):
+        return {prefix: value}
+    flat: dict[str, Any] = {}
+    for key, inner in value.items():
+        flat.update(_flat(inner, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
+def run_fingerprint(scorer: ConsistencyScorer, examples: Examples, batch_size: int) -> Row:
+    """What makes a run's scores: the scorer (`scorer_fingerprint`: class, config, weights,
+    package version), the batch size (batches are padded together) and the input rows."""
+    return {
+        **scorer_fingerprint(scorer),
+        "batch_size": batch_size,
+        "inputs": rows_digest(examples.ids, examples.sources, examples.summaries),
+    }
+
+
 def _as_score(value: float | str | None) -> float:
     """A score as written (null in JSON, empty in CSV: NaN) read back as a float."""
     return math.nan if value in (None, "") else float(value)
@@ -240,12 +296,16 @@ def score_file(
     output: OutputFile,
     batch_size: int | None = None,
     progress: bool = True,
+    restart: bool = False,
 ) -> ScoreReport | None:
     """Score the examples whose ids ``output`` lacks and append them, on every process.
 
     Call it on all processes of a ``torchrun`` / ``accelerate launch`` run (or in a plain
     one); only the main process touches ``output``. ``batch_size`` defaults to the scorer's.
-    Returns the `ScoreReport` on the main process and ``None`` on the others.
+    A resume must be made the same way as the scores already there (`run_fingerprint`: the
+    same scorer, config, weights, batch size and input rows), else `ResumeMismatchError`;
+    ``restart`` removes the output first. Returns the `ScoreReport` on the main process and
+    ``None`` on the others.
     """
     from accelerate import PartialState
     from accelerate.utils import broadcast_object_list, gather_object
@@ -253,8 +313,17 @@ def score_file(
     state = PartialState(cpu=scorer.model.device.type == "cpu")
     main = state.is_main_process
     batch_size = batch_size or scorer.batch_size
-    scores = output.resume() if main else {}
-    done = broadcast_object_list([set(scores)])[0]
+    failure, scores = None, {}
+    if main:
+        if restart:
+            output.restart()
+        try:
+            scores = output.resume(run_fingerprint(scorer, examples, batch_size))
+        except ValueError as error:  # raised on every process, not only the main one
+            failure = error
+    failure, done = broadcast_object_list([failure, set(scores)])
+    if failure is not None:
+        raise failure
     keys = [str(i) for i in examples.ids]
     if main and done - set(keys):
         logger.warning("%s holds %d ids not in the input", output.path, len(done - set(keys)))
