@@ -38,8 +38,10 @@ from validity import (
     word_share,
 )
 
+from quals_hf import QualsConfig
 from quals_hf.benchmark_data import QAGS_NAMES, load_qags
-from quals_hf.scoring.pair_quality import PAIR_FLAWS, flaw_shares
+from quals_hf.scoring.pair_quality import PAIR_FLAWS, flaw_shares, pair_flaws
+from quals_hf.scoring.pairs import PairScore
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -232,7 +234,43 @@ def seconds_per_summary() -> str:
     return table(["set", "QAGen, summaries", "n", "s per summary", "threads"], rows)
 
 
+def _malformed(pairs: list[PairScore]) -> list[PairScore]:
+    return [p for p in pairs if pair_flaws(p.pair.question, p.pair.answer, p.pair.cut)]
+
+
+# (label, a summary's score from its stored pairs): where QUALS' agreement with people comes from
+SIGNALS: list[tuple[str, Callable[[list[PairScore]], float]]] = [
+    ("all pairs (the paper)", QualsConfig().summary_score),
+    ("pair_filter='well_formed'", QualsConfig(pair_filter="well_formed").summary_score),
+    ("malformed pairs only", lambda pairs: QualsConfig().summary_score(_malformed(pairs))),
+]
+
+
+def signal() -> str:
+    """Pearson and ROC AUC of QUALS computed from all, well-formed or only malformed pairs of
+    each summary (recomputed from the stored pairs), per run and set."""
+    rows = []
+    for name, run, ids, stored in each_run():
+        labels = [human(name)[i] for i in ids]
+        pairs = [[PairScore.from_dict(p) for p in stored[i]["pairs"]] for i in ids]
+        for label, score in SIGNALS:
+            values = [score(ps) for ps in pairs]
+            rows.append(
+                [
+                    SET_TITLES[name],
+                    run_label(run),
+                    label,
+                    str(sum(not math.isnan(v) for v in values)),
+                    interval(correlations(values, labels)),
+                    pct(faithful_above_unfaithful(values, labels)["share"]),
+                ]
+            )
+    head = ["set", "QAGen, summaries", "pairs read", "n", "Pearson x100 [95%]", "AUC"]
+    return table(head, rows)
+
+
 TABLES: dict[str, Callable[[], str]] = {
+    "signal": signal,
     "pair-quality": pair_quality,
     "text-forms": text_forms,
     "validity-sample": validity_sample,

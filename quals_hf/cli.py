@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from .conseq.presets import CONSEQ_PRESETS
 from .scoring.pairs import AGGREGATES, PAIR_SCORES
+from .scoring.scorer import PAIR_FILTERS
 
 if TYPE_CHECKING:
     from accelerate import PartialState
@@ -421,6 +422,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="read each source as overlapping sentence windows of about this many tokens and "
         "score each pair in its best one (default: the whole source, the paper's)",
+    )
+    p.add_argument(
+        "--pair-filter",
+        choices=PAIR_FILTERS,
+        help="none (default, the paper's): score every kept pair; well_formed: only pairs "
+        "without a form flaw when a summary has any (docs/text_forms.md)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=score)

@@ -90,3 +90,20 @@ def test_flaw_shares_count_each_flaw_and_any():
     assert shares["no_question_mark"] == pytest.approx(1 / 3)
     assert shares["cut"] == pytest.approx(1 / 3)
     assert shares["long_answer"] == pytest.approx(1 / 3)
+
+
+def test_pair_filter_reads_well_formed_pairs_and_falls_back_to_all():
+    from quals_hf import QualsConfig
+    from quals_hf.scoring.pairs import PairScore, QAPair
+
+    def scored(question, answer, lp_x, cut=False):
+        return PairScore(QAPair(question, answer, 0.0, cut=cut), lp_x, 0.0, [lp_x], [0.0])
+
+    good = scored("Who came?", "John Smith", -0.2)
+    run_on = scored("Who came?", "john smith . the mayor said he would", -2.0, cut=True)
+    paper, filtered = QualsConfig(), QualsConfig(pair_filter="well_formed")
+    assert paper.summary_score([good, run_on]) == pytest.approx(-1.1)
+    assert filtered.summary_score([good, run_on]) == pytest.approx(-0.2)
+    assert filtered.summary_score([run_on]) == paper.summary_score([run_on]) == -2.0
+    with pytest.raises(ValueError, match="pair_filter must be one of"):
+        QualsConfig(pair_filter="some")

@@ -24,6 +24,7 @@ from ..qagen.likelihood import target_token_logprobs
 from ..qagen.loading import load_qagen
 from ..qagen.search import DiverseBeamOutput, diverse_beam_search
 from .explain import Explanation
+from .pair_quality import pair_flaws
 from .pairs import (
     AGGREGATES,
     PAIR_SCORES,
@@ -44,6 +45,8 @@ R = TypeVar("R")
 # summaries no option beat the paper's QUALS on both halves of both sets (answer tokens: XSum
 # up, CNNDM down).
 RECOMMENDED_OPTIONS: dict[str, Any] = {}
+# Which kept pairs a summary's score reads (QualsConfig.pair_filter)
+PAIR_FILTERS = ("none", "well_formed")
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,10 @@ class QualsConfig:
             scores each pair in the window where its tokens' log-probabilities sum highest,
             whatever ``pair_score`` (`sentence_windows`; costs a read of each window and a
             pass per window).
+        pair_filter: ``"none"`` (the paper) scores every kept pair; ``"well_formed"`` scores
+            only the pairs without a `pair_flaws` flaw (cut by the search, an answer across a
+            sentence end or over 8 words, ...) when a summary has any, else all its pairs (so
+            it adds no NaN). docs/text_forms.md measures what each kind of pair carries.
 
     The paper's values are the defaults; docs/quals.md shows what each option does to a pair.
     """
@@ -89,6 +96,7 @@ class QualsConfig:
     worst_k: int = 3
     softmin_temperature: float = 0.5
     source_window_tokens: int | None = None
+    pair_filter: str = "none"
 
     def __post_init__(self) -> None:
         for name in ("num_groups", "max_new_tokens", "max_pairs", "worst_k"):
@@ -104,6 +112,8 @@ class QualsConfig:
             raise ValueError(f"question_weight must be in [0, 1], got {self.question_weight}")
         if not self.softmin_temperature > 0:  # NaN too
             raise ValueError(f"softmin_temperature must be > 0, got {self.softmin_temperature}")
+        if self.pair_filter not in PAIR_FILTERS:
+            raise ValueError(f"pair_filter must be one of {PAIR_FILTERS}, got {self.pair_filter!r}")
         if self.source_window_tokens is not None and self.source_window_tokens < 1:
             raise ValueError(
                 f"source_window_tokens must be at least 1 or None, got {self.source_window_tokens}"
@@ -121,6 +131,11 @@ class QualsConfig:
 
     def summary_score(self, pair_scores: Sequence[PairScore]) -> float:
         """One summary's score from its scored pairs under this config; NaN without pairs."""
+        if self.pair_filter == "well_formed":
+            formed = [
+                p for p in pair_scores if not pair_flaws(p.pair.question, p.pair.answer, p.pair.cut)
+            ]
+            pair_scores = formed or pair_scores
         return aggregate(
             [p.score(self.pair_score, self.question_weight) for p in pair_scores],
             self.aggregate,
