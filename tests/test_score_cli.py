@@ -4,7 +4,9 @@ import csv
 import json
 import math
 import os
+import random
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -173,6 +175,70 @@ def test_kill_and_resume_give_the_file_of_one_uninterrupted_run(toy_qagen_dir, t
     written = killed.read_text().count("\n")
     assert 1 <= written < 30, "the kill must land while rows are being written"
     assert score(toy_qagen_dir, data, killed, *options) == 0
+    assert_same_rows(killed, full)
+
+
+def _killed_and_resumed(launcher, qagen_dir, data, output, options, kills=5, seed=0):
+    """Start `quals-hf score` with ``launcher`` (a command prefix), SIGKILL its whole process
+    group at ``kills`` random moments while rows are being written, resume after each, then
+    run it to the end. Returns the number of rows each kill left."""
+    draw = random.Random(seed)
+    total = len(data.read_text().splitlines())
+    left = []
+    for target in sorted(draw.sample(range(1, total - 8), kills)):  # rows written before a kill
+        run = subprocess.Popen(
+            [*launcher, "-m", "quals_hf.cli", *arguments(qagen_dir, data, output, *options)],
+            cwd=ROOT,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: torchrun's workers die with it
+        )
+        try:
+            while run.poll() is None and (
+                not output.exists() or output.read_bytes().count(b"\n") < target
+            ):
+                time.sleep(0.005)
+            time.sleep(draw.uniform(0, 0.05))  # anywhere in the batch that follows
+            os.killpg(run.pid, signal.SIGKILL)
+        finally:
+            run.wait(timeout=120)
+        left.append(output.read_bytes().count(b"\n"))
+    run = subprocess.run(
+        [*launcher, "-m", "quals_hf.cli", *arguments(qagen_dir, data, output, *options)],
+        cwd=ROOT,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return left
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("processes", [1, 2])
+def test_killed_at_random_moments_every_id_once_and_the_scores_of_one_run(
+    processes, toy_qagen_dir, tmp_path, torchrun
+):
+    """300 examples, 5 SIGKILLs at seeded random moments (mid-batch, often mid-write), each run
+    resumed: every id exactly once, in input order, with the scores of one uninterrupted run;
+    the same under torchrun with 2 processes."""
+    stories = make_examples(150, seed=91)
+    rows = [
+        {"id": f"{i}{kind}", "document": e.document, "summary": s}
+        for i, e in enumerate(stories)
+        for kind, s in (("f", e.summary), ("c", e.corrupted_summary))
+    ]
+    data = write_jsonl(tmp_path / "data.jsonl", rows)
+    options = ["--batch-size", "4", "--id-column", "id"]
+    full, killed = tmp_path / "full.jsonl", tmp_path / "killed.jsonl"
+    assert score(toy_qagen_dir, data, full, *options) == 0
+    launcher = [*torchrun, "--nproc_per_node", "2"] if processes == 2 else [sys.executable]
+    left = _killed_and_resumed(launcher, toy_qagen_dir, data, killed, options)
+    assert len(left) == 5 and left == sorted(left) and left[-1] < 300  # each kill lost nothing
+    ids = [r["id"] for r in read_jsonl(killed)]
+    assert ids == [r["id"] for r in rows]  # every id once, in input order
     assert_same_rows(killed, full)
 
 
