@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # what the lazy loader below returns, for type checkers and I
     from .qagen.train import QAGenArguments, train_qagen
     from .qags import QagsConfig, QagsOutput, QagsQuestion, QagsScorer, token_f1
     from .scoring.explain import Explanation
+    from .scoring.pair_quality import PAIR_FLAWS, pair_flaws
     from .scoring.pairs import (
         PairScore,
         QAPair,
@@ -37,6 +38,8 @@ _EXPORTS = {
     "load_qags": ".benchmark_data",
     "QAGS_NAMES": ".benchmark_data",
     "select_pairs": ".scoring.pairs",
+    "pair_flaws": ".scoring.pair_quality",
+    "PAIR_FLAWS": ".scoring.pair_quality",
     "quals_from_pair_scores": ".scoring.pairs",
     "answer_in_summary": ".scoring.pairs",
     "QAPair": ".scoring.pairs",
@@ -101,6 +104,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CONSEQ_PRESETS",
     "METRIC_PATH",
+    "PAIR_FLAWS",
     "PRESETS",
     "QAGS_METRIC_PATH",
     "QAGS_NAMES",
@@ -138,6 +142,7 @@ __all__ = [
     "load_seq2seq",
     "load_squad",
     "mine_contrastive_sets",
+    "pair_flaws",
     "quals_compute_metrics",
     "quals_from_pair_scores",
     "rouge_score_fn",
