@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .conseq.presets import CONSEQ_PRESETS
-from .scoring.pairs import AGGREGATES, PAIR_SCORES
-from .scoring.scorer import PAIR_FILTERS
+from .scoring.pairs import AGGREGATES, PAIR_FILTERS, PAIR_SCORES
 
 if TYPE_CHECKING:
     from accelerate import PartialState
@@ -101,11 +99,12 @@ def demo(args: argparse.Namespace) -> int:
 
 def explain(args: argparse.Namespace) -> int:
     """Show why a summary got its score: its QA pairs, least consistent first, token by token."""
+    from .core.tables import read_text
     from .scoring.explain import figure_class
     from .scoring.scorer import QualsScorer
 
     def text(inline: str | None, path: str | None) -> str:
-        return (inline if path is None else Path(path).read_text("utf-8")).strip()
+        return (inline if path is None else read_text(path)).strip()
 
     if args.png:
         figure_class()  # fail before loading the model when matplotlib is missing
@@ -152,13 +151,22 @@ def mine(args: argparse.Namespace) -> int:
     from .conseq.presets import conseq_preset
     from .core.loading import load_seq2seq
     from .core.tables import load_table
+    from .scoring.files import load_examples
     from .scoring.scorer import QualsScorer
 
     state, device = _process_device(args.device)
     logging.basicConfig(
         level=logging.INFO if state.is_main_process else logging.WARNING, format="%(message)s"
     )
-    data = load_table(args.data, args.split, args.id_column)
+    # every row checked (texts, ids) and named by file and line before any model loads
+    given_ids = args.id_column in load_table(args.data, args.split).column_names
+    id_column = args.id_column if given_ids else None  # else the ids are the row numbers
+    examples = load_examples(args.data, args.split, args.source_column, args.target_column, id_column)
+    data = {
+        args.id_column: examples.ids,
+        args.source_column: examples.sources,
+        args.target_column: examples.summaries,
+    }
     model, tokenizer = load_seq2seq(args.model, device=device)
     preset = conseq_preset(args.preset)
     scorer = args.scorer
@@ -192,7 +200,7 @@ def mine(args: argparse.Namespace) -> int:
     if state.is_main_process:  # every process holds the same sets
         path = sets.save(args.output)
         stats = sets.stats()
-        print(f"selected {stats['examples']} of {len(data)} documents -> {path}")
+        print(f"selected {stats['examples']} of {len(examples.ids)} documents -> {path}")
         print(
             f"mean positive score {stats['mean_positive_score']:.4f}, "
             f"mean negative score {stats['mean_negative_score']:.4f}"

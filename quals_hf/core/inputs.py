@@ -21,6 +21,14 @@ def check_texts(texts: Sequence[str], name: str) -> list[str]:
             raise ValueError(f"{name}[{i}] must be a string, got {type(text).__name__}")
         if not text.strip():
             raise ValueError(f"{name}[{i}] is empty or whitespace only")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as err:  # lone surrogates: bytes that were not UTF-8
+            raise ValueError(
+                f"{name}[{i}] is not valid Unicode: a lone surrogate {text[err.start]!r} at "
+                f"character {err.start} (bytes that were not UTF-8, decoded with "
+                "errors='surrogateescape')"
+            ) from None
     return list(texts)
 
 

@@ -24,8 +24,10 @@ def load_table(source: str, split: str = "train", id_column: str | None = None) 
     if path.suffix in FORMATS:
         if not path.is_file():
             raise FileNotFoundError(f"no such file: {source}")
-        if path.suffix != ".parquet" and _is_blank(path):
-            raise ValueError(f"{source} is empty")
+        if path.suffix != ".parquet":
+            check_utf8(path)
+            if _is_blank(path):
+                raise ValueError(f"{source} is empty")
         try:
             dataset = load_dataset(FORMATS[path.suffix], data_files=str(path), split="train")
         except Exception as err:  # whatever the loader raised: say where the file breaks
@@ -39,6 +41,30 @@ def load_table(source: str, split: str = "train", id_column: str | None = None) 
     if id_column and id_column not in dataset.column_names:
         dataset = dataset.add_column(id_column, list(range(len(dataset))))
     return dataset
+
+
+def check_utf8(path: Path) -> None:
+    """Raise a ValueError naming the line and column of the first byte of ``path`` that is not
+    UTF-8 (the loaders would fail later without saying where)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise ValueError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[err.start]:02x} at column {column}); "
+            "save the file as UTF-8"
+        ) from None
+
+
+def read_text(path: str | Path) -> str:
+    """A UTF-8 text file's content; a byte that is not UTF-8 raises a ValueError with its line."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    check_utf8(path)
+    return path.read_text("utf-8")
 
 
 def _is_blank(path: Path) -> bool:

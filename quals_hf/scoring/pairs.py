@@ -11,6 +11,7 @@ from ..qagen.formats import answer_in_summary
 
 __all__ = [
     "AGGREGATES",
+    "PAIR_FILTERS",
     "PAIR_SCORES",
     "PairScore",
     "QAPair",
@@ -24,6 +25,8 @@ __all__ = [
 PAIR_SCORES = ("pair", "answer", "weighted")
 # How a summary's pair scores become one score (QualsConfig.aggregate)
 AGGREGATES = ("mean", "min", "worst_k", "softmin")
+# Which kept pairs a summary's score reads (QualsConfig.pair_filter)
+PAIR_FILTERS = ("none", "well_formed")
 
 
 @dataclass

@@ -27,6 +27,7 @@ from .explain import Explanation
 from .pair_quality import pair_flaws
 from .pairs import (
     AGGREGATES,
+    PAIR_FILTERS,
     PAIR_SCORES,
     PairScore,
     QAPair,
@@ -45,8 +46,6 @@ R = TypeVar("R")
 # summaries no option beat the paper's QUALS on both halves of both sets (answer tokens: XSum
 # up, CNNDM down).
 RECOMMENDED_OPTIONS: dict[str, Any] = {}
-# Which kept pairs a summary's score reads (QualsConfig.pair_filter)
-PAIR_FILTERS = ("none", "well_formed")
 
 
 @dataclass(frozen=True)
