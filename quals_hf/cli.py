@@ -161,7 +161,8 @@ def mine(args: argparse.Namespace) -> int:
     # every row checked (texts, ids) and named by file and line before any model loads
     given_ids = args.id_column in load_table(args.data, args.split).column_names
     id_column = args.id_column if given_ids else None  # else the ids are the row numbers
-    examples = load_examples(args.data, args.split, args.source_column, args.target_column, id_column)
+    columns = (args.source_column, args.target_column)
+    examples = load_examples(args.data, args.split, *columns, id_column)
     data = {
         args.id_column: examples.ids,
         args.source_column: examples.sources,

@@ -58,7 +58,10 @@ class ContrastiveConfig(Seq2SeqTrainingArguments):
     target_column: str = field(
         default="summary", metadata={"help": "Reference summary column, for untokenized datasets."}
     )
-    max_source_length: int = field(default=1024, metadata={"help": "Longest source, in tokens."})
+    max_source_length: int = field(
+        default=1024,
+        metadata={"help": "Longest source, in tokens; capped at the model's (default_max_length)."},
+    )
     max_target_length: int = field(
         default=128,
         metadata={"help": "Longest summary (reference, positive, negative), in tokens."},

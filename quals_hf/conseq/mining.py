@@ -24,7 +24,9 @@ import torch
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from ..core.inputs import default_max_length
 from ..core.protocols import ConsistencyScorer
+from ..core.rows import check_rows, dataset_row
 from .presets import conseq_preset
 from .sets import ContrastiveEntry, ContrastiveSets
 
@@ -45,7 +47,9 @@ class MiningConfig:
         positive_ratio: share of documents with the highest ground-truth scores that qualify.
         batch_size: documents per generation batch (and per unit of work shared out).
         seed: sampling seed.
-        max_source_length: longest source, in tokens, fed to the summarizer.
+        max_source_length: longest source, in tokens, fed to the summarizer; capped at the
+            summarizer's own limit (its positions or its tokenizer's limit), and longer
+            sources are cut.
         quals_pair_score, quals_aggregate: with ``scorer="quals"`` (the package's QAGen), the
             mining scorer's `QualsConfig.pair_score` and ``aggregate`` (the paper's: ``"pair"``,
             ``"mean"``); a scorer object you pass keeps its own.
@@ -194,7 +198,7 @@ def _mine_batch(
     k = config.num_candidates
     enc = tokenizer(
         sources,
-        max_length=config.max_source_length,
+        max_length=default_max_length(model, tokenizer, config.max_source_length),
         truncation=True,
         padding=True,
         return_tensors="pt",
@@ -309,6 +313,10 @@ def mine_contrastive_sets(
     Returns:
         `ContrastiveSets` with, for each selected document, its reference as positive and its
         worst candidate as negative.
+
+    Raises:
+        ValueError: before any model work, naming the row (index and id) of the first empty,
+            whitespace-only or missing source or reference, or of a missing or repeated id.
     """
     config = config or MiningConfig()
     columns = dataset.column_names if hasattr(dataset, "column_names") else list(dataset)
@@ -316,6 +324,7 @@ def mine_contrastive_sets(
         if column not in columns:
             raise ValueError(f"the dataset has no column {column!r} (columns: {columns})")
     ids, sources, refs = (list(dataset[c]) for c in (id_column, source_column, target_column))
+    check_rows(ids, {source_column: sources, target_column: refs}, dataset_row("the dataset", ids))
     start = time.perf_counter()
     mined = mine_documents(model, tokenizer, sources, refs, scorer, config, progress, round)
     negatives = [doc.negative(ref) for doc, ref in zip(mined, refs)]

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
+
+from ..core.inputs import check_unicode
 
 FILE_NAME = "contrastive_sets.jsonl"
 
@@ -40,6 +42,38 @@ def _key(example_id: Any) -> str:
     return str(example_id)
 
 
+def _read_records(path: Path) -> Iterator[dict[str, Any]]:
+    """The records of a sets file saved by `ContrastiveSets.save`. A ValueError names the file
+    and line of a byte that is not UTF-8, of a malformed line (cut short, not an entry) and of
+    an id that repeats an earlier line's (with that line)."""
+    from ..core.tables import check_utf8
+
+    check_utf8(path)
+    names = {"id", *(f.name for f in fields(ContrastiveEntry))}
+    first: dict[str, int] = {}
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                message = f"{err.msg} (column {err.colno})"
+                raise ValueError(f"{path}:{number}: malformed row: {message}") from None
+            if not isinstance(record, dict) or "id" not in record or set(record) - names:
+                raise ValueError(
+                    f"{path}:{number}: malformed row: not an entry (a JSON object with an id "
+                    f"and only the fields {sorted(names - {'id'})})"
+                )
+            key = _key(record["id"])
+            if key in first:
+                raise ValueError(
+                    f"{path}:{number}: id {record['id']!r} repeats {path}:{first[key]}"
+                )
+            first[key] = number
+            yield record
+
+
 class ContrastiveSets(MutableMapping[str, ContrastiveEntry]):
     """Per training example id, an optional positive and an optional negative summary."""
 
@@ -61,6 +95,8 @@ class ContrastiveSets(MutableMapping[str, ContrastiveEntry]):
             text = getattr(entry, name)
             if text is not None and (not isinstance(text, str) or not text.strip()):
                 raise ValueError(f"example {example_id!r}: the {name} must be a non-empty string")
+            if text is not None:
+                check_unicode(text, f"example {example_id!r}: the {name}")
         if entry.positive is not None and entry.positive.strip() == (entry.negative or "").strip():
             raise ValueError(f"example {example_id!r}: the negative is identical to the positive")
         self._entries[_key(example_id)] = entry
@@ -168,7 +204,11 @@ class ContrastiveSets(MutableMapping[str, ContrastiveEntry]):
 
     @classmethod
     def load(cls, path: str | Path) -> ContrastiveSets:
-        """Read sets saved by `save` (JSON Lines), or a `datasets.Dataset` saved to disk."""
+        """Read sets saved by `save` (JSON Lines), or a `datasets.Dataset` saved to disk.
+
+        A line of the JSON Lines file that is not UTF-8, malformed or cut short, or that repeats
+        an earlier line's id, is a ValueError naming the file and line (`_read_records`).
+        """
         path = Path(path)
         if path.is_dir() and (path / FILE_NAME).exists():
             path = path / FILE_NAME
@@ -176,8 +216,7 @@ class ContrastiveSets(MutableMapping[str, ContrastiveEntry]):
             from datasets import load_from_disk
 
             return cls.from_records(load_from_disk(str(path)))
-        with path.open() as f:
-            return cls.from_records(json.loads(line) for line in f if line.strip())
+        return cls.from_records(_read_records(path))
 
     def to_dataset(self) -> Any:
         """The sets as a `datasets.Dataset` (``save_to_disk`` it, or push it to the Hub)."""

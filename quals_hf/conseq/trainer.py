@@ -20,6 +20,8 @@ from transformers import PreTrainedModel, Seq2SeqTrainer
 from transformers.modeling_outputs import BaseModelOutput
 from transformers.trainer_utils import get_last_checkpoint
 
+from ..core.inputs import default_max_length
+from ..core.rows import check_rows, dataset_row
 from .collator import CONTRASTIVE_KEYS, ContrastiveCollator
 from .config import ContrastiveConfig
 from .loss import IGNORE, pairwise_losses, sequence_logps, token_losses
@@ -45,7 +47,10 @@ class ContrastiveTrainer(Seq2SeqTrainer):
         args: a `ContrastiveConfig`.
         contrastive_sets: the sets to train on; re-mining may replace their contents in place.
         train_dataset: tokenized (``input_ids``, ``labels``) or text (``args.source_column``,
-            ``args.target_column``) rows, each with an ``args.id_column`` id.
+            ``args.target_column``) rows, each with its own ``args.id_column`` id. Texts are
+            checked first: an empty or missing text, or a missing or repeated id, is a
+            ValueError naming the row. Sources are cut at ``args.max_source_length`` tokens,
+            capped at the model's limit (`default_max_length`).
         ref_model: a frozen reference model for ``contrastive_loss="sigmoid"`` (optional).
         processing_class: the tokenizer (required: positives and negatives are tokenized
             when batches are built).
@@ -75,11 +80,16 @@ class ContrastiveTrainer(Seq2SeqTrainer):
             raise ValueError("ContrastiveTrainer needs processing_class (the tokenizer)")
         if processing_class.pad_token_id is None:
             raise ValueError("the tokenizer has no pad token; set tokenizer.pad_token first")
+        source_length = default_max_length(model, processing_class, args.max_source_length)
         if train_dataset is not None:
-            train_dataset = self._prepare_dataset(train_dataset, args, processing_class, "train")
+            train_dataset = self._prepare_dataset(
+                train_dataset, args, processing_class, source_length, "train"
+            )
             contrastive_sets.validate_ids(train_dataset[args.id_column])
         if eval_dataset is not None:
-            eval_dataset = self._prepare_dataset(eval_dataset, args, processing_class, "eval")
+            eval_dataset = self._prepare_dataset(
+                eval_dataset, args, processing_class, source_length, "eval"
+            )
         self.contrastive_sets = contrastive_sets
         collator = data_collator or ContrastiveCollator(
             processing_class, contrastive_sets, args.id_column, args.max_target_length
@@ -104,26 +114,33 @@ class ContrastiveTrainer(Seq2SeqTrainer):
     # -- data ------------------------------------------------------------------------------
 
     @staticmethod
-    def _prepare_dataset(dataset: Any, args: ContrastiveConfig, tokenizer: Any, name: str) -> Any:
-        """Check the id column; tokenize text columns when the dataset is not tokenized."""
+    def _prepare_dataset(
+        dataset: Any, args: ContrastiveConfig, tokenizer: Any, source_length: int, name: str
+    ) -> Any:
+        """Check the id column, the ids and the texts (`check_rows`); tokenize text columns,
+        sources cut at ``source_length`` tokens, when the dataset is not tokenized."""
         if args.id_column not in dataset.column_names:
             raise ValueError(
                 f"the {name} dataset has no id column {args.id_column!r} "
                 f"(columns: {dataset.column_names}); set ContrastiveConfig.id_column"
             )
-        if "input_ids" in dataset.column_names:
-            return dataset
+        tokenized = "input_ids" in dataset.column_names
         missing = {args.source_column, args.target_column} - set(dataset.column_names)
-        if missing:
+        if missing and not tokenized:
             raise ValueError(
                 f"the {name} dataset has neither input_ids nor the text columns "
                 f"{sorted(missing)}; set source_column/target_column"
             )
+        columns = [] if tokenized else [args.source_column, args.target_column]
+        ids = list(dataset[args.id_column])
+        check_rows(
+            ids, {c: list(dataset[c]) for c in columns}, dataset_row(f"the {name} dataset", ids)
+        )
+        if tokenized:
+            return dataset
 
         def tokenize(batch: dict[str, list]) -> dict[str, list]:
-            enc = tokenizer(
-                batch[args.source_column], max_length=args.max_source_length, truncation=True
-            )
+            enc = tokenizer(batch[args.source_column], max_length=source_length, truncation=True)
             enc["labels"] = tokenizer(
                 text_target=batch[args.target_column],
                 max_length=args.max_target_length,

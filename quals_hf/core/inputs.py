@@ -21,15 +21,21 @@ def check_texts(texts: Sequence[str], name: str) -> list[str]:
             raise ValueError(f"{name}[{i}] must be a string, got {type(text).__name__}")
         if not text.strip():
             raise ValueError(f"{name}[{i}] is empty or whitespace only")
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as err:  # lone surrogates: bytes that were not UTF-8
-            raise ValueError(
-                f"{name}[{i}] is not valid Unicode: a lone surrogate {text[err.start]!r} at "
-                f"character {err.start} (bytes that were not UTF-8, decoded with "
-                "errors='surrogateescape')"
-            ) from None
+        check_unicode(text, f"{name}[{i}]")
     return list(texts)
+
+
+def check_unicode(text: str, name: str) -> None:
+    """Raise a ValueError naming ``name`` when ``text`` holds a lone surrogate: what Python
+    makes of bytes that were not UTF-8 (command-line arguments, ``errors="surrogateescape"``),
+    which no tokenizer takes."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ValueError(
+            f"{name} is not valid Unicode: a lone surrogate {text[err.start]!r} at character "
+            f"{err.start} (bytes that were not UTF-8, decoded with errors='surrogateescape')"
+        ) from None
 
 
 def check_parallel(**named: Sequence[str]) -> dict[str, list[str]]:
@@ -41,9 +47,12 @@ def check_parallel(**named: Sequence[str]) -> dict[str, list[str]]:
     return checked
 
 
-def default_max_length(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> int:
-    """The longest input the model takes: the spec's 1024 or less if model or tokenizer say so."""
-    limits = [MAX_INPUT_TOKENS]
+def default_max_length(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, limit: int = MAX_INPUT_TOKENS
+) -> int:
+    """The longest input the model takes: ``limit`` (the spec's 1024 for QUALS; a summarizer's
+    ``max_source_length``) or less if model or tokenizer say so."""
+    limits = [limit]
     if tokenizer.model_max_length and tokenizer.model_max_length < 10**6:
         limits.append(tokenizer.model_max_length)
     positions = getattr(model.config, "max_position_embeddings", None)

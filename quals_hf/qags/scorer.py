@@ -47,7 +47,8 @@ class QagsConfig:
             with the answer marked as ``<hl> answer <hl>`` (lmqg's QG models).
         answer_match_f1: a question is kept when the token F1 between its summary-side answer
             and its candidate is at least this (1.0: the same words after normalisation).
-        qa_max_length: tokens per QA window (question included).
+        qa_max_length: tokens per QA window (question included); capped at the QA model's
+            limit (`default_max_length`), the stride then shrinking in proportion.
         qa_stride: tokens shared by consecutive windows of a long source.
         max_answer_tokens: longest answer span in tokens.
         spacy_model: the spaCy pipeline of ``answer_extractor="spacy"`` (QAGS used
@@ -201,6 +202,9 @@ class QagsScorer:
         self.batch_size = batch_size
         self.progress = progress
         self.qg_max_length = default_max_length(qg_model, qg_tokenizer)
+        wanted = self.config.qa_max_length
+        self.qa_max_length = default_max_length(qa_model, qa_tokenizer, wanted)
+        self.qa_stride = self.config.qa_stride * self.qa_max_length // wanted
 
     @classmethod
     def from_pretrained(
@@ -254,8 +258,8 @@ class QagsScorer:
             self.qa_tokenizer,
             questions,
             contexts,
-            max_length=c.qa_max_length,
-            stride=c.qa_stride,
+            max_length=self.qa_max_length,
+            stride=self.qa_stride,
             max_answer_tokens=c.max_answer_tokens,
             batch_size=max(self.batch_size * c.num_answers, 1),
         )

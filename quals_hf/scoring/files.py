@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 
 from ..core.fingerprint import rows_digest, scorer_fingerprint
 from ..core.protocols import ConsistencyScorer
+from ..core.rows import check_rows
 from ..core.tables import load_table, row_location
 
 logger = logging.getLogger("quals_hf")
@@ -65,20 +66,8 @@ def load_examples(
             columns = ", ".join(table.column_names)
             raise ValueError(f"{data} has no column {column!r} (columns: {columns})")
     texts = {column: list(table[column]) for column in (source_column, summary_column)}
-    for column, values in texts.items():
-        for i, text in enumerate(values):
-            if not isinstance(text, str) or not text.strip():
-                problem = "empty" if isinstance(text, str) else f"not a text ({text!r})"
-                raise ValueError(f"{row_location(data, i)}: {column!r} is {problem}")
     ids = list(table[id_column]) if id_column else list(range(len(table)))
-    first: dict[str, int] = {}
-    for i, example_id in enumerate(ids):
-        if example_id is None:
-            raise ValueError(f"{row_location(data, i)}: {id_column!r} is missing")
-        if str(example_id) in first:
-            where = row_location(data, first[str(example_id)])
-            raise ValueError(f"{row_location(data, i)}: id {example_id!r} repeats {where}")
-        first[str(example_id)] = i
+    check_rows(ids, texts, lambda i: row_location(data, i), id_name=id_column or "id")
     return Examples(ids, texts[source_column], texts[summary_column])
 
 
