@@ -300,6 +300,7 @@ def test_space_page_shows_the_metrics_score_and_pairs(toy_scorer, expected, monk
         "lp_y",
         "consistency",
         "answer_start",
+        "cut",
     ]
     assert list(table["question"]) == [p.pair.question for p in expected.pair_scores[3]]
     with pytest.raises(_FakeGradio.Error, match="Enter a source"):

@@ -41,8 +41,12 @@ def rows_digest(*columns: Sequence[Any]) -> str:
 def scorer_fingerprint(scorer: Any) -> dict[str, Any]:
     """The scorer's class, its config (a dataclass, as JSON) and a digest of each model it
     holds (`model_digest`, keyed by attribute name), with the package's version."""
-    from .. import __version__
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
+        package = version("quals_hf")
+    except PackageNotFoundError:  # run from a source tree that was not installed
+        package = "unknown"
     config = getattr(scorer, "config", None)
     models = {
         name: model_digest(value)
@@ -55,5 +59,5 @@ def scorer_fingerprint(scorer: Any) -> dict[str, Any]:
         if dataclasses.is_dataclass(config)
         else None,
         "models": models,
-        "quals_hf": __version__,
+        "quals_hf": package,
     }
