@@ -228,6 +228,9 @@ def check_out_dir(out: Path, args: argparse.Namespace) -> None:
         "dtype": args.dtype,
         "num_groups": args.num_groups,
         "form": args.form,
+        # 2: a finished search group no longer lowers EOS for later groups when the QAGen pads
+        # with EOS (quals_hf.qagen.search.NO_TOKEN); folders without the key hold search 1
+        "search": 2,
     }
     meta = out / "meta.json"
     if meta.exists():

@@ -50,7 +50,8 @@ def test_same_hypotheses_and_scores_as_transformers_4(reference, case):
 
 
 def brute_force_search(model, input_ids, groups, penalty, min_new, max_new, length_penalty):
-    """The 4.x algorithm for one input, written plainly: full prefixes, no cache, full vocab."""
+    """The 4.x algorithm for one input, written plainly: full prefixes, no cache, full vocab;
+    except that a finished group whose pad id is EOS counts toward no later group's penalty."""
     eos, pad = model.config.eos_token_id, model.config.pad_token_id
     seqs = [[model.config.decoder_start_token_id] for _ in range(groups)]
     scores, lls = [0.0] * groups, [0.0] * groups
@@ -66,7 +67,8 @@ def brute_force_search(model, input_ids, groups, penalty, min_new, max_new, leng
         for g in range(groups):
             if finished[g] is not None:
                 scores[g] = 0.0
-                current.append(pad)
+                if pad != eos:
+                    current.append(pad)
                 seqs[g].append(pad)
                 continue
             lp = logprobs[g].clone()
@@ -221,3 +223,29 @@ def test_decoder_only_hypotheses_and_scores_as_transformers_4(causal_reference, 
             atol=1e-5,
             rtol=0,
         )
+
+
+
+def test_finished_groups_do_not_penalise_eos_when_pad_is_eos(reference):
+    """Most decoder-only models pad with their EOS id. transformers 4.x counted a finished
+    group's pad toward the diversity penalty, so every finished group lowered EOS for the later
+    ones and late answers ran on to max_new_tokens; here a finished group counts nothing."""
+    model, data = reference
+    input_ids = torch.tensor(data["input_ids"][:1])
+    settings = dict(num_groups=10, diversity_penalty=1.5, min_new_tokens=1, max_new_tokens=12)
+    pad, eos = model.config.pad_token_id, model.config.eos_token_id
+    model.config.pad_token_id = model.generation_config.pad_token_id = eos
+    try:
+        ours = diverse_beam_search(model, input_ids, **settings)[0]
+        with torch.no_grad():
+            expected = brute_force_search(model, input_ids, 10, 1.5, 1, 12, 1.0)
+    finally:
+        model.config.pad_token_id = model.generation_config.pad_token_id = pad
+    lengths = ours.lengths.tolist()
+    assert [ours.sequences[i, : 1 + n].tolist() for i, n in enumerate(lengths)] == [
+        s for s, _, _ in expected
+    ]
+    torch.testing.assert_close(
+        ours.scores, torch.tensor([s for _, s, _ in expected]), atol=1e-5, rtol=0
+    )
+    assert sum(n < 12 for n in lengths) >= 3  # groups finished, so they could have penalised

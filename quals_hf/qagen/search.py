@@ -30,6 +30,12 @@ from transformers import PreTrainedModel
 from .backend import DecodeState, QAGenBackend
 from .normalise import best_log_probs
 
+# transformers 4.x counted a finished group's pad id toward later groups' diversity penalty.
+# For a model whose pad id is its EOS id (most decoder-only models, our SmolLM2 QAGen among them)
+# that lowers EOS by the penalty for every finished earlier group, so late groups cannot end
+# their answers and run on to max_new_tokens. Such a group counts this id instead: no token.
+NO_TOKEN = -1
+
 
 @dataclass
 class DiverseBeamOutput:
@@ -116,6 +122,7 @@ def diverse_beam_search(
         state = backend.read(input_ids, attention_mask.to(device))
     eos_ids = torch.tensor(backend.eos_ids, device=device)
     pad_id = backend.pad_id
+    finished_choice = NO_TOKEN if pad_id in backend.eos_ids else pad_id
 
     batch, groups = state.rows, num_groups
     rows = batch * groups  # row r = input r // groups, group r % groups
@@ -161,7 +168,7 @@ def diverse_beam_search(
         # final, so at most groups + 1 iterations are needed (that many at step 0, where all
         # groups share one distribution; two or three at later steps).
         running = ~done
-        chosen = torch.full((batch, groups), pad_id, dtype=torch.long, device=device)
+        chosen = torch.full((batch, groups), finished_choice, dtype=torch.long, device=device)
         for _ in range(groups + 1):
             hits = (cand_tok.unsqueeze(-1) == chosen[:, None, None, :]) & earlier
             totals = beam_scores.unsqueeze(-1) + cand_lp - hits.sum(-1) * diversity_penalty
@@ -172,7 +179,7 @@ def diverse_beam_search(
             next_tok = top_toks.gather(2, cont).squeeze(2)
             # every running group moves on with its best non-EOS candidate (4.x keeps that beam
             # alive for one more step, so it still counts toward later groups' penalty)
-            settled = torch.where(running, next_tok, pad_id)
+            settled = torch.where(running, next_tok, finished_choice)
             if torch.equal(settled, chosen):
                 break
             chosen = settled
