@@ -225,7 +225,6 @@ def test_decoder_only_hypotheses_and_scores_as_transformers_4(causal_reference, 
         )
 
 
-
 def test_finished_groups_do_not_penalise_eos_when_pad_is_eos(reference):
     """Most decoder-only models pad with their EOS id. transformers 4.x counted a finished
     group's pad toward the diversity penalty, so every finished group lowered EOS for the later
