@@ -168,6 +168,41 @@ def test_pairwise_losses_on_given_numbers():
     assert ref.tolist() == pytest.approx([0.6931472] * 2)
 
 
+def test_one_decoder_pass_holds_positives_negatives_then_references(random_toy_model, tmp_path):
+    model, tokenizer = random_toy_model
+    sets = ContrastiveSets(
+        {
+            "doc0": ContrastiveEntry(
+                positive=EXAMPLES[0].summary, negative=EXAMPLES[0].corrupted_summary
+            ),
+            "doc1": ContrastiveEntry(positive=EXAMPLES[1].summary),  # doc2: no entry
+        }
+    )
+    trainer = _trainer(model, tokenizer, tmp_path, sets=sets, data=_dataset(3), mle_weight=0.5)
+    inputs = trainer.data_collator([trainer.train_dataset[i] for i in range(3)])
+    batch = trainer.concatenated_inputs(model, inputs)
+    assert batch["sizes"] == [2, 1, 3] and not batch["skipped"]
+    assert batch["owner"].tolist() == [0, 1, 0, 0, 1, 2]  # S+ of 0, 1; S- of 0; S of all
+    assert torch.equal(
+        batch["labels"][2, : inputs["negative_labels"].shape[1]], inputs["negative_labels"][0]
+    )
+    forward = trainer.concatenated_forward(model, inputs, batch)
+    assert forward["outputs"].logits.shape[0] == 6
+    assert [len(forward["positive_logps"]), len(forward["negative_logps"])] == [2, 1]
+    _, _, metrics = trainer.get_batch_loss_metrics(model.eval(), inputs)
+    assert list(metrics) == [
+        "likelihood",
+        "unlikelihood",
+        "mle",
+        "pairs",
+        "skipped",
+        "logp/positive",
+        "logp/negative",
+    ]
+    assert (metrics["pairs"], metrics["skipped"]) == (1.0, 1.0)
+    assert metrics["logp/negative"] == pytest.approx(forward["negative_logps"].item())
+
+
 @pytest.mark.parametrize("loss,mle_weight", [("unlikelihood", 0.5), ("margin", 0.3)])
 def test_one_batch_of_4_equals_4_accumulated_batches_of_1(
     random_toy_model, tmp_path, loss, mle_weight

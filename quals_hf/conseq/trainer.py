@@ -24,7 +24,14 @@ from ..core.inputs import default_max_length
 from ..core.rows import check_rows, dataset_row
 from .collator import CONTRASTIVE_KEYS, ContrastiveCollator
 from .config import ContrastiveConfig
-from .loss import IGNORE, pairwise_losses, sequence_logps, token_losses
+from .loss import (
+    IGNORE,
+    mle_loss,
+    paired_rows,
+    pairwise_loss,
+    sequence_logps,
+    unlikelihood_loss,
+)
 from .sets import FILE_NAME, ContrastiveSets
 
 logger = logging.getLogger("quals_hf")
@@ -37,6 +44,12 @@ def _stack(blocks: list[torch.Tensor]) -> torch.Tensor:
     """Concatenate label blocks of different widths, padding with IGNORE."""
     width = max(b.shape[1] for b in blocks)
     return torch.cat([nn.functional.pad(b, (0, width - b.shape[1]), value=IGNORE) for b in blocks])
+
+
+def _token_mean(per_token: torch.Tensor, labels: torch.Tensor) -> float:
+    """The mean of per-token losses over the labelled tokens (0 without any), for the logs:
+    over this micro batch, unlike the loss, so a log shows what the batch looked like."""
+    return per_token.sum().item() / max(int((labels != IGNORE).sum()), 1)
 
 
 class ContrastiveTrainer(Seq2SeqTrainer):
@@ -202,6 +215,172 @@ class ContrastiveTrainer(Seq2SeqTrainer):
             use_cache=False,
         )
 
+    def concatenated_inputs(self, model: nn.Module, inputs: dict[str, Any]) -> dict[str, Any]:
+        """The target rows of one decoder pass: S+ and S− of the examples that have them, then
+        the references S when there is an MLE term (TRL's ``concatenated_inputs``).
+
+        Returns ``labels`` (the blocks stacked, padded with IGNORE), ``owner`` (each row's
+        source), ``decoder_input_ids`` (from ``model``; the reference model reuses them),
+        ``sizes`` (rows per block), the ``has_positive``/``has_negative`` masks and ``skipped``:
+        a batch with nothing to train on sends its references through at zero weight, so
+        every process runs the same passes.
+        """
+        positive, negative = inputs["positive_labels"], inputs["negative_labels"]
+        has_pos, has_neg = (positive != IGNORE).any(-1), (negative != IGNORE).any(-1)
+        rows = torch.arange(positive.shape[0], device=positive.device)
+        blocks = [(positive[has_pos], rows[has_pos]), (negative[has_neg], rows[has_neg])]
+        if self.args.mle_weight > 0:
+            blocks.append((inputs["labels"], rows))
+        skipped = not any(len(o) for _, o in blocks)
+        if skipped:
+            blocks.append((inputs["labels"], rows))
+        labels = _stack([b for b, _ in blocks])
+        unwrapped = self.accelerator.unwrap_model(model)
+        return {
+            "labels": labels,
+            "owner": torch.cat([o for _, o in blocks]),
+            "decoder_input_ids": unwrapped.prepare_decoder_input_ids_from_labels(labels=labels),
+            "sizes": [len(o) for _, o in blocks],
+            "has_positive": has_pos,
+            "has_negative": has_neg,
+            "skipped": skipped,
+        }
+
+    def concatenated_forward(
+        self, model: nn.Module, inputs: dict[str, Any], batch: dict[str, Any]
+    ) -> dict[str, Any]:
+        """``model`` on every row of ``batch`` (`concatenated_inputs`) in one pass, split back.
+
+        Returns the model ``outputs``; ``blocks``, (logits, labels) per block: ``positive``,
+        ``negative`` and ``mle`` (the references, when sent); and the length-normalised
+        log-likelihoods ``positive_logps``/``negative_logps``, one per example with that
+        summary. Those carry gradients only for the pairwise losses, which train on them; the
+        unlikelihood loss only logs them.
+        """
+        outputs = self._forward_targets(model, inputs, batch["owner"], batch["decoder_input_ids"])
+        sizes = batch["sizes"]
+        splits = zip(torch.split(outputs.logits, sizes), torch.split(batch["labels"], sizes))
+        blocks = dict(zip(("positive", "negative", "mle"), splits))
+        trains_on_logps = self.args.contrastive_loss != "unlikelihood"
+        with torch.set_grad_enabled(trains_on_logps and torch.is_grad_enabled()):
+            positive_logps = sequence_logps(*blocks["positive"])
+            negative_logps = sequence_logps(*blocks["negative"])
+        return {
+            "outputs": outputs,
+            "blocks": blocks,
+            "positive_logps": positive_logps,
+            "negative_logps": negative_logps,
+        }
+
+    def _unlikelihood_term(
+        self, forward: dict[str, Any], counts: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """The paper's loss (`unlikelihood_loss`) and its two parts' per-token means."""
+        pos_logits, pos_labels = forward["blocks"]["positive"]
+        neg_logits, neg_labels = forward["blocks"]["negative"]
+        loss, likelihood, unlikelihood = unlikelihood_loss(
+            pos_logits,
+            pos_labels,
+            neg_logits,
+            neg_labels,
+            counts[CONTRASTIVE_TOKENS],
+            self.args.label_smoothing_factor,
+            self.args.unlikelihood_clamp,
+        )
+        metrics = {
+            "likelihood": _token_mean(likelihood, pos_labels),
+            "unlikelihood": _token_mean(unlikelihood, neg_labels),
+        }
+        return loss, metrics
+
+    def _pairwise_term(
+        self,
+        inputs: dict[str, Any],
+        batch: dict[str, Any],
+        forward: dict[str, Any],
+        counts: torch.Tensor,
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """The margin or sigmoid loss (`pairwise_loss`) on the examples with both summaries.
+
+        With a reference model, ``sigmoid`` is DPO's loss: the frozen model scores the same
+        rows (`concatenated_forward` without gradients) and each log-likelihood is taken
+        relative to its score.
+        """
+        args: ContrastiveConfig = self.args
+        pos_rows, neg_rows = paired_rows(batch["has_positive"], batch["has_negative"])
+        ref_pos = ref_neg = None
+        if self.ref_model is not None and args.contrastive_loss == "sigmoid":
+            with torch.no_grad():
+                ref = self.concatenated_forward(self.ref_model, inputs, batch)
+            ref_pos, ref_neg = ref["positive_logps"][pos_rows], ref["negative_logps"][neg_rows]
+        loss, per_pair = pairwise_loss(
+            forward["positive_logps"][pos_rows],
+            forward["negative_logps"][neg_rows],
+            counts[PAIRS],
+            args.contrastive_loss,
+            args.pairwise_weight,
+            args.margin,
+            args.beta,
+            ref_pos,
+            ref_neg,
+        )
+        return loss, {"pairwise": per_pair.mean().item() if len(per_pair) else 0.0}
+
+    @staticmethod
+    def batch_metrics(
+        inputs: dict[str, Any], batch: dict[str, Any], forward: dict[str, Any]
+    ) -> dict[str, float]:
+        """The batch's logged figures besides the loss terms: its pairs, its examples without
+        an entry (skipped) and the mean log-likelihood of its positives and negatives (so a
+        run shows whether the loss lowers the negatives or everything)."""
+        with torch.no_grad():
+            metrics = {
+                "pairs": float((batch["has_positive"] & batch["has_negative"]).sum()),
+                "skipped": float((~inputs["has_entry"]).sum()),
+            }
+            for name in ("positive", "negative"):
+                if len(forward[f"{name}_logps"]):
+                    metrics[f"logp/{name}"] = forward[f"{name}_logps"].mean().item()
+        return metrics
+
+    def get_batch_loss_metrics(
+        self, model: nn.Module, inputs: dict[str, Any], num_items_in_batch: Any = None
+    ) -> tuple[torch.Tensor, Any, dict[str, float]]:
+        """The loss of one micro batch, the model outputs and the metrics to log (TRL's shape).
+
+        The contrastive term (unlikelihood or pairwise) plus ``mle_weight`` times the MLE term,
+        each normalised by ``num_items_in_batch`` (`_get_num_items_in_batch`; this batch's own
+        counts when not given). With several processes the loss is multiplied by their number,
+        since DDP averages the gradients.
+        """
+        args: ContrastiveConfig = self.args
+        batch = self.concatenated_inputs(model, inputs)
+        forward = self.concatenated_forward(model, inputs, batch)
+        logits = forward["outputs"].logits
+        counts = num_items_in_batch
+        if counts is None:  # no accumulated counts (e.g. called directly): this batch's
+            counts = self._get_num_items_in_batch([inputs], logits.device)
+        if args.contrastive_loss == "unlikelihood":
+            loss, metrics = self._unlikelihood_term(forward, counts)
+        else:
+            loss, metrics = self._pairwise_term(inputs, batch, forward, counts)
+        if args.mle_weight > 0:
+            mle_logits, mle_labels = forward["blocks"]["mle"]
+            mle, per_token = mle_loss(
+                mle_logits,
+                mle_labels,
+                counts[MLE_TOKENS],
+                args.mle_weight,
+                args.label_smoothing_factor,
+            )
+            loss = loss + mle
+            metrics["mle"] = _token_mean(per_token, mle_labels)
+        if batch["skipped"]:
+            loss = loss + 0.0 * logits.sum()
+        if args.average_tokens_across_devices and args.world_size > 1:
+            loss = loss * args.world_size  # DDP averages gradients over processes
+        return loss, forward["outputs"], {**metrics, **self.batch_metrics(inputs, batch, forward)}
+
     def compute_loss(
         self,
         model: nn.Module,
@@ -209,96 +388,11 @@ class ContrastiveTrainer(Seq2SeqTrainer):
         return_outputs: bool = False,
         num_items_in_batch: Any = None,
     ) -> Any:
+        """The ConSeq loss of a contrastive batch (`get_batch_loss_metrics`); its metrics are
+        kept for `log`. Other batches get `Seq2SeqTrainer`'s loss."""
         if "positive_labels" not in inputs:
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-        args: ContrastiveConfig = self.args
-        positive, negative = inputs["positive_labels"], inputs["negative_labels"]
-        has_pos, has_neg = (positive != IGNORE).any(-1), (negative != IGNORE).any(-1)
-        rows = torch.arange(positive.shape[0], device=positive.device)
-        blocks = [(positive[has_pos], rows[has_pos]), (negative[has_neg], rows[has_neg])]
-        if args.mle_weight > 0:
-            blocks.append((inputs["labels"], rows))
-        skipped = not any(len(o) for _, o in blocks)
-        if skipped:  # nothing to train on: a zero-weight pass keeps every process in step
-            blocks.append((inputs["labels"], rows))
-        labels = _stack([b for b, _ in blocks])
-        owner = torch.cat([o for _, o in blocks])
-        decoder_input_ids = self.accelerator.unwrap_model(
-            model
-        ).prepare_decoder_input_ids_from_labels(labels=labels)
-        outputs = self._forward_targets(model, inputs, owner, decoder_input_ids)
-        logits = outputs.logits
-        sizes = [len(o) for _, o in blocks]
-        splits = list(zip(torch.split(logits, sizes), torch.split(labels, sizes)))
-        counts = num_items_in_batch
-        if counts is None:  # no accumulated counts (e.g. called directly): this batch's
-            counts = self._get_num_items_in_batch([inputs], logits.device)
-        eps = args.label_smoothing_factor
-        metrics: dict[str, float] = {}
-        loss = logits.new_zeros(())
-
-        pos_logits, pos_labels = splits[0]
-        neg_logits, neg_labels = splits[1]
-        pairwise_mode = args.contrastive_loss != "unlikelihood"
-        with torch.set_grad_enabled(pairwise_mode and torch.is_grad_enabled()):
-            seq_pos = sequence_logps(pos_logits, pos_labels)  # one per example with a positive
-            seq_neg = sequence_logps(neg_logits, neg_labels)
-        if not pairwise_mode:
-            likelihood = token_losses(pos_logits, pos_labels, eps)
-            unlikelihood = token_losses(
-                neg_logits, neg_labels, eps, unlikelihood=True, clamp=args.unlikelihood_clamp
-            )
-            loss = loss + (likelihood.sum() + unlikelihood.sum()) / counts[
-                CONTRASTIVE_TOKENS
-            ].clamp(min=1)
-            metrics["likelihood"] = likelihood.sum().item() / max(
-                int((pos_labels != IGNORE).sum()), 1
-            )
-            metrics["unlikelihood"] = unlikelihood.sum().item() / max(
-                int((neg_labels != IGNORE).sum()), 1
-            )
-        else:
-            pair = has_pos & has_neg
-            pos_rank = torch.cumsum(has_pos, 0) - 1  # row of each example in the positive block
-            neg_rank = torch.cumsum(has_neg, 0) - 1
-            ref_pos = ref_neg = None
-            if self.ref_model is not None and args.contrastive_loss == "sigmoid":
-                with torch.no_grad():
-                    ref_logits = self._forward_targets(
-                        self.ref_model, inputs, owner, decoder_input_ids
-                    ).logits
-                ref = [
-                    sequence_logps(lg, lb)
-                    for lg, lb in zip(torch.split(ref_logits, sizes), torch.split(labels, sizes))
-                ]
-                ref_pos, ref_neg = ref[0][pos_rank[pair]], ref[1][neg_rank[pair]]
-            pairwise = pairwise_losses(
-                seq_pos[pos_rank[pair]],
-                seq_neg[neg_rank[pair]],
-                args.contrastive_loss,
-                args.margin,
-                args.beta,
-                ref_pos,
-                ref_neg,
-            )
-            loss = loss + args.pairwise_weight * pairwise.sum() / counts[PAIRS].clamp(min=1)
-            metrics["pairwise"] = pairwise.mean().item() if len(pairwise) else 0.0
-        if args.mle_weight > 0:
-            mle = token_losses(*splits[2], eps)
-            loss = loss + args.mle_weight * mle.sum() / counts[MLE_TOKENS].clamp(min=1)
-            metrics["mle"] = mle.sum().item() / max(int((splits[2][1] != IGNORE).sum()), 1)
-        if skipped:
-            loss = loss + 0.0 * logits.sum()
-        if args.average_tokens_across_devices and args.world_size > 1:
-            loss = loss * args.world_size  # DDP averages gradients over processes
-
-        with torch.no_grad():
-            metrics["pairs"] = float((has_pos & has_neg).sum())
-            metrics["skipped"] = float((~inputs["has_entry"]).sum())
-            if len(seq_pos):
-                metrics["logp/positive"] = seq_pos.mean().item()
-            if len(seq_neg):
-                metrics["logp/negative"] = seq_neg.mean().item()
+        loss, outputs, metrics = self.get_batch_loss_metrics(model, inputs, num_items_in_batch)
         mode = "train" if model.training else "eval"
         for key, value in metrics.items():
             self._metrics[mode][f"contrastive/{key}"].append(value)
