@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +12,20 @@ from .presets import conseq_preset
 
 LOSSES = ("unlikelihood", "margin", "sigmoid")
 
+# Nan et al. 2021's training hyperparameters, shared by every ConSeq recipe (`preset`)
+PAPER_HYPERPARAMETERS: dict[str, Any] = dict(
+    learning_rate=3e-6,
+    lr_scheduler_type="polynomial",
+    warmup_steps=0,
+    num_train_epochs=2,
+    adam_beta1=0.9,
+    adam_beta2=0.999,
+    adam_epsilon=1e-8,
+    weight_decay=0.01,
+    max_grad_norm=0.1,
+    label_smoothing_factor=0.1,
+)
+
 
 @dataclass
 class ContrastiveConfig(Seq2SeqTrainingArguments):
@@ -18,8 +33,8 @@ class ContrastiveConfig(Seq2SeqTrainingArguments):
 
     Everything `Seq2SeqTrainingArguments` takes, plus the contrastive options below. Label
     smoothing of the contrastive terms comes from ``label_smoothing_factor`` (the paper: 0.1).
-    `ContrastiveConfig.conseq` gives the paper's hyperparameters, `ContrastiveConfig.preset`
-    a named recipe's.
+    ``ContrastiveConfig.preset(name, output_dir)`` gives a named recipe's hyperparameters
+    (``"paper"``: the paper's).
     """
 
     contrastive_loss: str = field(
@@ -77,29 +92,30 @@ class ContrastiveConfig(Seq2SeqTrainingArguments):
         super().__post_init__()
 
     @classmethod
-    def conseq(cls, output_dir: str, **overrides: Any) -> ContrastiveConfig:
-        """The paper's ConSeq hyperparameters (start from the MLE checkpoint).
+    def preset(cls, name: str, output_dir: str, **overrides: Any) -> ContrastiveConfig:
+        """The ConSeq recipe ``name`` (``"paper"`` or ``"recommended"``,
+        `quals_hf.conseq.presets`): the paper's hyperparameters (`PAPER_HYPERPARAMETERS`:
+        learning rate, schedule, epochs, optimizer, clipping, label smoothing) with the recipe's
+        loss; ``overrides`` win. Start from the MLE checkpoint. Pair it with
+        ``MiningConfig.preset(name)`` and a mining scorer built with the recipe's
+        ``scorer_options()``.
 
         The paper also trained in fp16: pass ``fp16=True`` (or ``bf16=True``) on GPUs.
         """
-        paper = dict(
-            learning_rate=3e-6,
-            lr_scheduler_type="polynomial",
-            warmup_steps=0,
-            num_train_epochs=2,
-            adam_beta1=0.9,
-            adam_beta2=0.999,
-            adam_epsilon=1e-8,
-            weight_decay=0.01,
-            max_grad_norm=0.1,
-            label_smoothing_factor=0.1,
-        )
-        return cls(output_dir=output_dir, **{**paper, **overrides})
+        options = {**PAPER_HYPERPARAMETERS, **conseq_preset(name).training_options()}
+        return cls(output_dir=output_dir, **{**options, **overrides})
 
     @classmethod
-    def preset(cls, name: str, output_dir: str, **overrides: Any) -> ContrastiveConfig:
-        """The paper's hyperparameters (`conseq`) with the loss of the ConSeq recipe ``name``
-        (``"paper"`` or ``"recommended"``, `quals_hf.conseq.presets`); pair it with
-        ``MiningConfig.preset(name)`` and a mining scorer built with the recipe's
-        ``scorer_options()``."""
-        return cls.conseq(output_dir, **{**conseq_preset(name).training_options(), **overrides})
+    def conseq(cls, output_dir: str, **overrides: Any) -> ContrastiveConfig:
+        """Deprecated spelling of ``ContrastiveConfig.preset("paper", output_dir, **overrides)``,
+        which returns the same config: this set the paper's hyperparameters, and the paper's
+        loss (``contrastive_loss="unlikelihood"``, ``mle_weight=0``) is the default. Emits a
+        FutureWarning; kept for one release, then removed."""
+        warnings.warn(
+            "ContrastiveConfig.conseq(output_dir, ...) is deprecated and will be removed: use "
+            'ContrastiveConfig.preset("paper", output_dir, ...), which returns the same config '
+            "(the paper's hyperparameters and loss)",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return cls.preset("paper", output_dir, **overrides)
