@@ -1,5 +1,9 @@
-"""Where evaluate finds the ``quals`` metric: users' evaluate caches import this module path
-(``quals_hf/spaces/quals/quals.py``, copied there by `install_metric`), so it stays."""
+"""Deprecated module path of the ``quals`` metric: use `quals_hf.metrics.quals`.
+
+Copies of the metric module that older quals_hf versions put in evaluate's modules cache
+(``install-metric``, or an earlier ``evaluate.load`` of the Space) import `Quals` from here, so
+this re-export stays, silently: those cached copies must keep loading.
+"""
 
 from .metrics.quals import Quals
 

@@ -1,5 +1,9 @@
-"""Where evaluate finds the ``qags`` metric: users' evaluate caches import this module path
-(``quals_hf/spaces/qags/qags.py``, copied there by `install_metric`), so it stays."""
+"""Deprecated module path of the ``qags`` metric: use `quals_hf.metrics.qags`.
+
+Copies of the metric module that older quals_hf versions put in evaluate's modules cache
+(``install-metric --name qags``, or an earlier ``evaluate.load`` of the Space) import `Qags`
+from here, so this re-export stays, silently: those cached copies must keep loading.
+"""
 
 from .metrics.qags import Qags
 

@@ -1,5 +1,7 @@
 """The quals evaluate metric: its three routes, and use inside a Seq2SeqTrainer."""
 
+import ast
+import importlib
 import json
 import math
 import os
@@ -77,7 +79,7 @@ def test_bare_name_after_registration_works_offline(toy_qagen_dir, expected, tmp
             pass
         from quals_hf.cli import main
         main(["install-metric"])
-        metric = evaluate.load("quals", checkpoint={str(toy_qagen_dir)!r}, format="qagen")
+        metric = evaluate.load("quals", qagen={str(toy_qagen_dir)!r}, format="qagen")
         result = metric.compute(predictions={SUMMARIES!r}, sources={SOURCES!r}, progress=False)
         print("RESULT" + json.dumps(result))
     """)
@@ -120,13 +122,51 @@ def test_loading_twice_loads_the_model_once(toy_qagen_dir, monkeypatch):
 
     monkeypatch.setattr(quals_hf.metrics.quals, "load_qagen", counting)
     quals_hf.metrics.quals._shared_qagen.cache_clear()
-    first = evaluate.load(METRIC_PATH, checkpoint=str(toy_qagen_dir), progress=False)
-    second = evaluate.load(METRIC_PATH, checkpoint=str(toy_qagen_dir), progress=False)
+    first = evaluate.load(METRIC_PATH, qagen=str(toy_qagen_dir), progress=False)
+    second = evaluate.load(METRIC_PATH, qagen=str(toy_qagen_dir), progress=False)
     a = first.compute(predictions=SUMMARIES[:2], sources=SOURCES[:2])
     b = second.compute(predictions=SUMMARIES[:2], sources=SOURCES[:2], num_groups=30)
     first.compute(predictions=SUMMARIES[:2], sources=SOURCES[:2])
     assert len(calls) == 1
     assert a["num_qa_pairs"] != b["num_qa_pairs"] or a["scores"] != b["scores"]
+
+
+def test_the_old_checkpoint_option_still_works_with_a_future_warning(toy_qagen_dir, expected):
+    with pytest.warns(FutureWarning, match=r"option checkpoint= is deprecated.*pass qagen="):
+        old = evaluate.load(METRIC_PATH, checkpoint=str(toy_qagen_dir), progress=False)
+    new = evaluate.load(METRIC_PATH, qagen=str(toy_qagen_dir), progress=False)
+    assert old.defaults == new.defaults
+    _assert_same(old.compute(predictions=SUMMARIES, sources=SOURCES), expected, tol=1e-4)
+    at_compute = evaluate.load(METRIC_PATH, progress=False)
+    with pytest.warns(FutureWarning, match="pass qagen= instead"):
+        result = at_compute.compute(
+            predictions=SUMMARIES, sources=SOURCES, checkpoint=str(toy_qagen_dir)
+        )
+    _assert_same(result, expected, tol=1e-4)
+    with pytest.raises(TypeError, match="both checkpoint= and qagen="):
+        evaluate.load(METRIC_PATH, checkpoint="a", qagen="b")
+
+
+def test_the_space_modules_import_their_metric_in_one_hop():
+    for name in ("quals", "qags"):
+        script = Path(METRIC_PATH).parent / name / f"{name}.py"
+        tree = ast.parse(script.read_text())
+        imported = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        assert imported == [f"quals_hf.metrics.{name}"], script
+
+
+@pytest.mark.parametrize(
+    "name,old_path", [("quals", "quals_hf.metric"), ("qags", "quals_hf.qags_metric")]
+)
+def test_a_module_cached_by_an_older_version_still_loads(name, old_path, tmp_path):
+    """Older versions registered modules that import the metric from ``old_path``."""
+    cls = name.capitalize()
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / f"{name}.py").write_text(f"from {old_path} import {cls}\n\n__all__ = [{cls!r}]\n")
+    metric = evaluate.load(str(folder))
+    assert type(metric) is getattr(importlib.import_module(f"quals_hf.metrics.{name}"), cls)
+    assert metric.name == name
 
 
 @pytest.mark.parametrize(

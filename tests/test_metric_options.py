@@ -10,7 +10,7 @@ from quals_hf.toy.world import make_examples
 
 EXAMPLE = make_examples(1, seed=21)[0]
 ROUTES = [
-    (METRIC_PATH, "chekpoint", "checkpoint", "num_group"),
+    (METRIC_PATH, "qagne", "qagen", "num_group"),
     (QAGS_METRIC_PATH, "qg_chekpoint", "qg_checkpoint", "num_answer"),
 ]
 
@@ -22,6 +22,7 @@ def test_unknown_options_name_themselves_and_list_the_valid_ones(
     with pytest.raises(ValueError, match=f"unknown load-time option '{misspelt}'") as err:
         evaluate.load(path, **{misspelt: "somewhere"})
     assert f" {meant}," in str(err.value) and "experiment_id" in str(err.value)
+    assert " checkpoint," not in str(err.value)  # an old name works but is not offered
     metric = evaluate.load(path)
     with pytest.raises(ValueError, match=rf"unknown compute\(\) option '{bad_compute}'") as err:
         metric.compute(

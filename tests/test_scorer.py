@@ -172,6 +172,22 @@ def test_from_pretrained_reads_the_format_from_the_config(random_toy_model, tmp_
     assert QualsScorer.from_pretrained(str(tmp_path), format="qagen").format == PRESETS["qagen"]
 
 
+def test_from_pretrained_still_takes_name_or_path_with_a_future_warning(random_toy_model, tmp_path):
+    random_toy_model[0].save_pretrained(tmp_path)
+    random_toy_model[1].save_pretrained(tmp_path)
+    options = dict(device="cpu", num_groups=2, max_new_tokens=6, progress=False)
+    new = QualsScorer.from_pretrained(qagen=str(tmp_path), **options)
+    with pytest.warns(FutureWarning, match=r"name_or_path=.*deprecated.*pass qagen="):
+        old = QualsScorer.from_pretrained(name_or_path=str(tmp_path), **options)
+    assert old.model.config.name_or_path == new.model.config.name_or_path == str(tmp_path)
+    assert (old.format, old.config) == (new.format, new.config)
+    a, b = (s.score(SOURCES[:2], SUMMARIES[:2], return_details=True) for s in (old, new))
+    assert a.num_pairs == b.num_pairs
+    assert a.scores == pytest.approx(b.scores, nan_ok=True)
+    with pytest.raises(TypeError, match="both qagen and name_or_path"):
+        QualsScorer.from_pretrained(str(tmp_path), name_or_path=str(tmp_path))
+
+
 def test_unknown_parameters_and_missing_pad_token_are_rejected(random_toy_model):
     model, tokenizer = random_toy_model
     with pytest.raises(TypeError, match="num_beams"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, TypeVar
 
@@ -24,10 +25,11 @@ EVALUATE_INIT_ARGS = frozenset(
 
 
 def load_checkpoint(
-    load: Callable[..., T], checkpoint: str, *args: Any, option: str = "checkpoint=", **kwargs: Any
+    load: Callable[..., T], checkpoint: str, *args: Any, option: str, **kwargs: Any
 ) -> T:
     """``load(checkpoint, *args, **kwargs)``, or an OSError that names the checkpoint and the
-    option that passes another one (the default checkpoints need the Hub)."""
+    option that passes another one (``option``, e.g. ``"qagen="``; the default checkpoints
+    need the Hub)."""
     try:
         return load(checkpoint, *args, **kwargs)
     except OSError as err:
@@ -43,18 +45,40 @@ class SourceSummaryMetric(evaluate.Metric):
 
     Keyword arguments that evaluate's own ``Metric`` takes (``experiment_id``, ``cache_dir``...)
     go to it; the others become the defaults of `_compute`. Bad items raise as they are added,
-    naming their index.
+    naming their index. An option in `renamed_options` is still accepted under its old name,
+    at load time and in ``compute()``, with a FutureWarning that names the new one.
     """
 
     options: ClassVar[frozenset[str]] = frozenset()  # the metric's own option names
+    # old option name -> its new name: accepted, with a FutureWarning, for one release
+    renamed_options: ClassVar[dict[str, str]] = {}
     # the result's keys of the mean score, the per-example counts and the details
     result_keys: ClassVar[tuple[str, str, str]]
 
     def __init__(self, **kwargs: Any) -> None:
         evaluate_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in EVALUATE_INIT_ARGS}
+        self._rename_options(kwargs)
         self._check_options(kwargs, "load-time")
         super().__init__(**evaluate_kwargs)
         self.defaults: dict[str, Any] = kwargs
+
+    def _rename_options(self, given: dict[str, Any]) -> None:
+        """Move options given under an old name (`renamed_options`) to their new name, in place,
+        with a FutureWarning; a TypeError when both names are given."""
+        metric = type(self).__name__.lower()
+        for old, new in self.renamed_options.items():
+            if old not in given:
+                continue
+            value = given.pop(old)
+            if given.get(new) is not None:
+                raise TypeError(f"the {metric} metric got both {old}= and {new}=; pass only {new}=")
+            warnings.warn(
+                f"the {metric} metric's option {old}= is deprecated and will be removed in a "
+                f"future release; pass {new}= instead",
+                FutureWarning,
+                stacklevel=4,
+            )
+            given[new] = value
 
     def _check_options(self, given: dict[str, Any], when: str) -> None:
         """A ValueError naming the first unknown option and listing the valid ones."""
@@ -114,6 +138,7 @@ class SourceSummaryMetric(evaluate.Metric):
         return_details: bool | None = None,
         **options: Any,
     ) -> dict[str, Any]:
+        self._rename_options(options)
         self._check_options(options, "compute()")
         merged, return_details = self._call_options(options, return_details)
         scorer = self._scorer_for(merged)

@@ -2,15 +2,15 @@
 
 Load it by path with no setup (``evaluate.load(quals_hf.METRIC_PATH)``), by its bare name after
 ``quals-hf install-metric`` (``evaluate.load("quals")``), or from the Hub Space folder in
-``quals_hf/spaces/quals``. The QAGen checkpoint is loaded once per process and shared by every
-metric instance that names it.
+``quals_hf/spaces/quals``; all three import `Quals` from this module. The QAGen (``qagen=``) is
+loaded once per process and shared by every metric instance that names it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any
+from typing import Any, ClassVar
 
 import evaluate
 import torch
@@ -48,10 +48,11 @@ _KWARGS_DESCRIPTION = """
 Args:
     predictions (`list` of `str`): the summaries to score.
     sources (`list` of `str`): their source documents, in the same order.
-    checkpoint (`str`, optional): QAGen checkpoint (Hub id or path); a load-time default.
+    qagen (`str`, optional): the QAGen checkpoint (Hub id or path); a load-time default.
         Default: the package's own SmolLM2 QAGen, built into the cache on first use.
-    format (`str` or `QAGenFormat`, optional): the checkpoint's format preset ("qagen",
-        "t5-sep", "lmqg") or a QAGenFormat; default: the one in the checkpoint's config.
+        (`checkpoint`, its old name, still works for a release, with a FutureWarning.)
+    format (`str` or `QAGenFormat`, optional): the QAGen's format preset ("qagen",
+        "t5-sep", "lmqg") or a QAGenFormat; default: the one in the QAGen's config.
     device (`str`, optional): "cuda", "cpu", ...; default: CUDA when available.
     dtype (`str`, optional): "bf16" or "fp16" to run the model in half precision.
     batch_size (`int`, optional): examples per batch (default 8).
@@ -73,7 +74,7 @@ Examples:
     {'quals': -0.08, 'scores': [-0.08], 'num_qa_pairs': [6]}
 """
 
-_LOAD_OPTIONS = ("checkpoint", "format", "device", "dtype")
+_LOAD_OPTIONS = ("qagen", "format", "device", "dtype")
 OPTIONS = frozenset(
     {*_LOAD_OPTIONS, "batch_size", "progress", "return_details"}
     | {f.name for f in dataclasses.fields(QualsConfig)}
@@ -82,30 +83,32 @@ OPTIONS = frozenset(
 
 @functools.lru_cache(maxsize=4)
 def _shared_qagen(
-    checkpoint: str | None, device: str | None, dtype: str | torch.dtype | None
+    qagen: str | None, device: str | None, dtype: str | torch.dtype | None
 ) -> tuple[Any, Any]:
-    """One loaded model per (checkpoint, device, dtype) and process; ``None``: the package's
+    """One loaded model per (QAGen, device, dtype) and process; ``None``: the package's
     QAGen, whose own error says what to fetch when it cannot be built."""
-    if checkpoint is None:
+    if qagen is None:
         return load_qagen(None, device=device, dtype=dtype)
-    return load_checkpoint(load_qagen, checkpoint, device=device, dtype=dtype)
+    return load_checkpoint(load_qagen, qagen, option="qagen=", device=device, dtype=dtype)
 
 
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class Quals(SourceSummaryMetric):
     """QUALS as an evaluate metric. Load-time keyword arguments set the defaults of `compute`.
 
-    Besides ``checkpoint``, ``format``, ``device``, ``dtype`` and ``batch_size``, a ready
+    Besides ``qagen``, ``format``, ``device``, ``dtype`` and ``batch_size``, a ready
     ``scorer`` (a `QualsScorer`) may be passed to score with an already loaded model. An
-    unknown option raises a ValueError that lists the valid ones.
+    unknown option raises a ValueError that lists the valid ones; ``checkpoint``, the old
+    name of ``qagen``, still works for a release, with a FutureWarning.
     """
 
     options = OPTIONS
+    renamed_options: ClassVar[dict[str, str]] = {"checkpoint": "qagen"}
     result_keys = ("quals", "num_qa_pairs", "qa_pairs")
 
     def __init__(
         self,
-        checkpoint: str | None = None,
+        qagen: str | None = None,
         format: str | QAGenFormat | None = None,
         device: str | None = None,
         dtype: str | None = None,
@@ -114,7 +117,7 @@ class Quals(SourceSummaryMetric):
         **kwargs: Any,
     ) -> None:
         super().__init__(
-            checkpoint=checkpoint,
+            qagen=qagen,
             format=format,
             device=device,
             dtype=dtype,
@@ -134,17 +137,17 @@ class Quals(SourceSummaryMetric):
 
     def _scorer_for(self, options: dict[str, Any]) -> QualsScorer:
         """A scorer for one compute call: the shared model, this call's format and config."""
-        checkpoint, fmt, device, dtype = (options.pop(k) for k in _LOAD_OPTIONS)
-        if checkpoint is None and self.scorer is not None:
+        qagen, fmt, device, dtype = (options.pop(k) for k in _LOAD_OPTIONS)
+        if qagen is None and self.scorer is not None:
             self._check_scorer_options(device, dtype)
         batch_size = options.pop("batch_size") or (self.scorer.batch_size if self.scorer else 8)
         options["batch_size"] = batch_size
-        if checkpoint is None and self.scorer is not None:
+        if qagen is None and self.scorer is not None:
             model, tokenizer = self.scorer.model, self.scorer.tokenizer
             fmt = fmt or self.scorer.format
             config = self.scorer.config
             options.setdefault("progress", self.scorer.progress)
         else:
-            model, tokenizer = _shared_qagen(checkpoint, device, dtype)
+            model, tokenizer = _shared_qagen(qagen, device, dtype)
             config = None
         return QualsScorer(model, tokenizer, format=fmt, config=config, **options)

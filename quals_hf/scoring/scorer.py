@@ -8,6 +8,7 @@ how likely the QAGen model finds each pair given the source (lp_x) and given the
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any, TypeVar
@@ -265,19 +266,31 @@ class QualsScorer:
     @classmethod
     def from_pretrained(
         cls,
-        name_or_path: str | None = None,
+        qagen: str | None = None,
         format: str | QAGenFormat | None = None,
         device: str | torch.device | None = None,
         dtype: str | torch.dtype | None = None,
-        **kwargs: int | float | bool | None,
+        **kwargs: int | float | bool | str | None,
     ) -> QualsScorer:
-        """Load a QAGen checkpoint (Hub id or local path; seq2seq or causal LM) and tokenizer;
-        ``None``: the package's own SmolLM2 QAGen (built into the cache on first use).
+        """Load a QAGen (Hub id or local path; seq2seq or causal LM) and its tokenizer;
+        ``qagen=None``: the package's own SmolLM2 QAGen (built into the cache on first use).
 
         ``device`` defaults to CUDA when available; ``dtype`` may be ``"bf16"``/``"fp16"``.
         Other keyword arguments are `QualsConfig` fields, ``batch_size`` or ``progress``.
+        ``name_or_path=``, the old keyword for ``qagen``, still works for a release, with a
+        FutureWarning.
         """
-        model, tokenizer = load_qagen(name_or_path, device=device, dtype=dtype)
+        if "name_or_path" in kwargs:
+            if qagen is not None:
+                raise TypeError("from_pretrained() got both qagen and name_or_path; pass qagen")
+            warnings.warn(
+                "QualsScorer.from_pretrained(name_or_path=...) is deprecated and will be removed "
+                "in a future release; pass qagen=... (or the QAGen as the first argument)",
+                FutureWarning,
+                stacklevel=2,
+            )
+            qagen = kwargs.pop("name_or_path")
+        model, tokenizer = load_qagen(qagen, device=device, dtype=dtype)
         return cls(model, tokenizer, format=format, **kwargs)
 
     def _batched(
