@@ -21,14 +21,14 @@ import json
 import math
 import re
 import statistics
-import sys
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).parent))
-from validity import (
+from quals_hf import QualsConfig
+from quals_hf.benchmark_data import QAGS_NAMES, load_qags
+from quals_hf.evaluation import (
     SET_TITLES,
     bigram_share,
     correlations,
@@ -37,9 +37,6 @@ from validity import (
     rouge2_precision_fn,
     word_share,
 )
-
-from quals_hf import QualsConfig
-from quals_hf.benchmark_data import QAGS_NAMES, load_qags
 from quals_hf.scoring.pair_quality import PAIR_FLAWS, flaw_shares, pair_flaws
 from quals_hf.scoring.pairs import PairScore
 

@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # what the lazy loader below returns, for type checkers and I
     from .conseq.trainer import ContrastiveTrainer
     from .core.loading import load_seq2seq
     from .core.protocols import ConsistencyScorer
+    from .evaluation import LikelihoodBaseline, MissingRowsError, ValidityResult, measure_validity
     from .metrics.install import METRIC_PATH, QAGS_METRIC_PATH, install_metric
     from .metrics.trainer import quals_compute_metrics
     from .qagen.backend import DecoderOnlyBackend, EncoderDecoderBackend, QAGenBackend
@@ -45,6 +46,10 @@ _EXPORTS = {
     "QAPair": ".scoring.pairs",
     "PairScore": ".scoring.pairs",
     "ConsistencyScorer": ".core.protocols",
+    "LikelihoodBaseline": ".evaluation",
+    "MissingRowsError": ".evaluation",
+    "ValidityResult": ".evaluation",
+    "measure_validity": ".evaluation",
     "CONSEQ_PRESETS": ".conseq.presets",
     "ConseqPreset": ".conseq.presets",
     "ContrastiveCollator": ".conseq.collator",
@@ -119,7 +124,9 @@ __all__ = [
     "DiverseBeamOutput",
     "EncoderDecoderBackend",
     "Explanation",
+    "LikelihoodBaseline",
     "MiningConfig",
+    "MissingRowsError",
     "PairScore",
     "QAGenArguments",
     "QAGenBackend",
@@ -133,6 +140,7 @@ __all__ = [
     "QualsOutput",
     "QualsScorer",
     "RemineCallback",
+    "ValidityResult",
     "answer_in_summary",
     "diverse_beam_search",
     "install_metric",
@@ -141,6 +149,7 @@ __all__ = [
     "load_qags",
     "load_seq2seq",
     "load_squad",
+    "measure_validity",
     "mine_contrastive_sets",
     "pair_flaws",
     "quals_compute_metrics",

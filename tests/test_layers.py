@@ -17,6 +17,7 @@ ALLOWED = {
     "qags": {"core"},
     "conseq": {"core", "scoring"},
     "metrics": {"core", "qagen", "scoring", "qags"},
+    "evaluation": {"core", "qagen", "scoring", "benchmark_data"},
 }
 TOP = {"__init__", "cli", "metric", "qags_metric"}  # the shell: may import any package
 

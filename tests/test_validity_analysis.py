@@ -1,17 +1,20 @@
-"""benchmarks/validity.py's post-hoc analysis: variants from stored pairs, worst disagreements."""
+"""The validity analysis (`quals_hf.evaluation`, run by benchmarks/validity.py): variants and
+options from stored pairs, worst disagreements, the stored rows and their folder's meta."""
 
 import json
 import math
 
 import pytest
 
+from quals_hf import evaluation as validity
+from quals_hf.evaluation.fingerprint import OutDirMismatchError, prepare_out_dir, qagen_fingerprint
+
 
 def _pair(question, answer, lp_x, lp_y):
     return {"question": question, "answer": answer, "lp_x": lp_x, "lp_y": lp_y}
 
 
-def test_variants_are_recomputed_from_the_stored_pairs(load_benchmark):
-    validity = load_benchmark("validity")
+def test_variants_are_recomputed_from_the_stored_pairs():
     summary = "anna opened a school"
     pairs = [
         _pair("who opened a school?", "anna", -0.5, -0.1),
@@ -27,8 +30,7 @@ def test_variants_are_recomputed_from_the_stored_pairs(load_benchmark):
     assert all(math.isnan(fn([], summary)) for _, fn in validity.VARIANTS)
 
 
-def test_faithful_above_unfaithful_counts_pairs_of_wholly_labelled_summaries(load_benchmark):
-    validity = load_benchmark("validity")
+def test_faithful_above_unfaithful_counts_pairs_of_wholly_labelled_summaries():
     metric = [-0.1, -0.5, -0.3, -0.5, float("nan"), -0.2]
     human = [1.0, 1.0, 0.0, 0.0, 0.0, 0.5]  # the NaN and the half label take no part
     # faithful -0.1 beats both; -0.5 loses to -0.3 and ties -0.5: (2 + 0 + 0.5) / 4
@@ -39,8 +41,7 @@ def test_faithful_above_unfaithful_counts_pairs_of_wholly_labelled_summaries(loa
     }
 
 
-def test_worst_disagreements_are_the_largest_rank_gaps(load_benchmark):
-    validity = load_benchmark("validity")
+def test_worst_disagreements_are_the_largest_rank_gaps():
     human = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
     metric = [0.0, 0.1, 5.0, 0.3, math.nan, -3.0]  # #2 ranks top, #5 bottom; #4 has no score
     assert validity.worst_disagreements(metric, human, k=2) == [5, 2]
@@ -58,8 +59,7 @@ def _stored(consistencies, answer_start=2):
     return {"pairs": pairs}
 
 
-def test_options_are_rescored_from_stored_pairs_and_compared_on_halves(load_benchmark):
-    validity = load_benchmark("validity")
+def test_options_are_rescored_from_stored_pairs_and_compared_on_halves():
     rows = [_stored([-0.1 * k, -0.01]) for k in range(40)]
     human = [-float(k) + (k % 3) for k in range(40)]
     scores = validity.option_scores(rows)
@@ -85,8 +85,7 @@ def test_options_are_rescored_from_stored_pairs_and_compared_on_halves(load_benc
     assert analysis["paper: pair tokens, mean"]["A"]["diff"]["r"] == 0.0
 
 
-def test_windowed_rows_add_every_option_and_a_whole_source_control(load_benchmark):
-    validity = load_benchmark("validity")
+def test_windowed_rows_add_every_option_and_a_whole_source_control():
     rows = [_stored([-0.1 * k, -0.01]) for k in range(4)]
     windowed = [
         {"pairs": _stored([-0.05 * k, 0.0])["pairs"], "pairs_whole": r["pairs"]}
@@ -132,10 +131,7 @@ def test_approximate_modes_are_compared_with_the_reference_on_the_same_summaries
     assert float(rows[1][6].rstrip(" |")) == pytest.approx(0.3)
 
 
-def test_stored_rows_survive_a_write_cut_short_and_older_plain_files_are_read(
-    load_benchmark, tmp_path
-):
-    validity = load_benchmark("validity")
+def test_stored_rows_survive_a_write_cut_short_and_older_plain_files_are_read(tmp_path):
     store = validity.ResultStore(tmp_path / "quals_cnndm.jsonl")
     assert store.path.name == "quals_cnndm.jsonl.gz"
     store.append([{"id": 0, "quals": -0.5}, {"id": 1, "quals": -1.0}])
@@ -152,21 +148,23 @@ def test_stored_rows_survive_a_write_cut_short_and_older_plain_files_are_read(
     assert store.path.read_bytes()[:2] == b"\x1f\x8b"  # gzip members, not plain text
 
 
-def test_a_run_folder_refuses_rows_of_another_model_or_text_form(load_benchmark, tmp_path):
-    import argparse
-
-    validity = load_benchmark("validity")
+def test_a_run_folder_refuses_rows_of_another_model_or_text_form(tmp_path):
     qagen = tmp_path / "qagen"
     qagen.mkdir()
     (qagen / "config.json").write_text("{}")
     (qagen / "model.safetensors").write_bytes(b"weights")
-    settings = {"dtype": "fp32", "num_groups": 60, "device": "cpu", "command": "c"}
-    args = argparse.Namespace(qagen=qagen, form="text", **settings)
+
+    def fingerprint(form):
+        return {**qagen_fingerprint(qagen), "dtype": "fp32", "num_groups": 60, "form": form}
+
     out = tmp_path / "run"
-    validity.check_out_dir(out, args)
-    validity.check_out_dir(out, args)  # the same settings resume
-    with pytest.raises(SystemExit, match="form differ"):
-        validity.check_out_dir(out, argparse.Namespace(qagen=qagen, form="lower-ptb", **settings))
+    prepare_out_dir(out, fingerprint("text"), {"command": "c"})
+    assert json.loads((out / "meta.json").read_text())["fingerprint"] == fingerprint("text")
+    prepare_out_dir(out, fingerprint("text"), {"command": "c"})  # the same settings resume
+    with pytest.raises(OutDirMismatchError, match="form differ"):
+        prepare_out_dir(out, fingerprint("lower-ptb"), {"command": "c"})
+    with pytest.raises(OutDirMismatchError, match=r"\(search differ"):  # a key one side lacks
+        prepare_out_dir(out, {**fingerprint("text"), "search": 2}, {"command": "c"})
     (qagen / "model.safetensors").write_bytes(b"other weights")
-    with pytest.raises(SystemExit, match="weights_sha256 differ"):
-        validity.check_out_dir(out, args)
+    with pytest.raises(OutDirMismatchError, match=r"\(weights_sha256 differ"):
+        prepare_out_dir(out, fingerprint("text"), {"command": "c"})
