@@ -73,6 +73,12 @@ class QAGenBackend(ABC):
         self.model = model
 
     @staticmethod
+    def of(model: PreTrainedModel | QAGenBackend) -> QAGenBackend:
+        """``model``'s backend, or ``model`` itself when it is one: what the search and the
+        scoring functions take, so that callers holding a backend pass it and others a model."""
+        return model if isinstance(model, QAGenBackend) else QAGenBackend.for_model(model)
+
+    @staticmethod
     def for_model(model: PreTrainedModel) -> QAGenBackend:
         """The backend of ``model``: encoder-decoder or decoder-only, from its config."""
         if model.config.is_encoder_decoder:

@@ -9,6 +9,7 @@ makes QUALS' scoring cheap: a source document is never re-read per question-answ
 from __future__ import annotations
 
 import torch
+from transformers import PreTrainedModel
 
 from ..core.padding import pad_sequences
 from .backend import DecodeState, QAGenBackend
@@ -17,7 +18,7 @@ from .normalise import label_log_probs
 
 @torch.inference_mode()
 def target_token_logprobs(
-    backend: QAGenBackend,
+    model: PreTrainedModel | QAGenBackend,
     inputs: list[list[int]],
     targets: list[list[tuple[list[int], list[int]]]],
     state: DecodeState | None = None,
@@ -25,7 +26,7 @@ def target_token_logprobs(
     """Log-probability of every scored target token given its input, teacher-forced.
 
     Args:
-        backend: the QAGen's backend (`QAGenBackend.for_model`).
+        model: the QAGen, or its `QAGenBackend` (as `diverse_beam_search` takes it).
         inputs: input token ids, one list per input (unpadded).
         targets: for each input, its targets as ``(prefix_ids, token_ids)``: after reading the
             input, the model reads the prefix, then the tokens; only ``token_ids`` are scored.
@@ -35,6 +36,7 @@ def target_token_logprobs(
     Returns:
         For each input, for each target, a float tensor of ``len(token_ids)`` log-probabilities.
     """
+    backend = QAGenBackend.of(model)
     owner = [i for i, ts in enumerate(targets) for _ in ts]
     if not any(prefix + tokens for ts in targets for prefix, tokens in ts):
         return [[torch.zeros(len(tokens)) for _, tokens in ts] for ts in targets]

@@ -16,6 +16,9 @@ Deliberate differences from transformers 4.x ``generate()``:
 * only the minimum-length and diversity rules shape the scores: logits processors that a
   checkpoint's ``generation_config`` would add (``no_repeat_ngram_size``, forced BOS/EOS,
   repetition penalty...) are not applied, so results do not change with a checkpoint's defaults;
+* a finished group counts toward no later group's diversity penalty when the model pads with
+  its EOS id (4.x counted its pad id, which then lowered EOS for every later group: see
+  `NO_TOKEN`); with a distinct pad id, as in BART, the results are 4.x's;
 * each beam group holds exactly one beam (``num_beams == num_beam_groups``);
 * ties between equal scores may be broken in another order.
 """
@@ -71,7 +74,7 @@ class DiverseBeamOutput:
 
 @torch.inference_mode()
 def diverse_beam_search(
-    model: PreTrainedModel,
+    model: PreTrainedModel | QAGenBackend,
     input_ids: torch.LongTensor | None = None,
     attention_mask: torch.LongTensor | None = None,
     num_groups: int = 60,
@@ -93,7 +96,8 @@ def diverse_beam_search(
 
     Args:
         model: a QAGen with a language-modelling head: encoder-decoder
-            (``AutoModelForSeq2SeqLM``) or decoder-only (``AutoModelForCausalLM``).
+            (``AutoModelForSeq2SeqLM``) or decoder-only (``AutoModelForCausalLM``), or its
+            `QAGenBackend` (as `target_token_logprobs` takes it).
         input_ids: ``(batch, source_length)`` input ids (decoder-only: prompts, left-padded);
             not needed when ``state`` is given.
         attention_mask: ``(batch, source_length)``; all ones when omitted.
@@ -111,120 +115,161 @@ def diverse_beam_search(
     """
     if num_groups < 1 or max_new_tokens < 1:
         raise ValueError("num_groups and max_new_tokens must be at least 1")
-    backend = QAGenBackend.for_model(model)
-    device = backend.device
+    backend = QAGenBackend.of(model)
     if state is None:
         if input_ids is None:
             raise ValueError("give input_ids or a state")
-        input_ids = input_ids.to(device)
+        input_ids = input_ids.to(backend.device)
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
-        state = backend.read(input_ids, attention_mask.to(device))
-    eos_ids = torch.tensor(backend.eos_ids, device=device)
-    pad_id = backend.pad_id
-    finished_choice = NO_TOKEN if pad_id in backend.eos_ids else pad_id
-
-    batch, groups = state.rows, num_groups
-    rows = batch * groups  # row r = input r // groups, group r % groups
-    keep = 1 + len(eos_ids)  # candidates the 4.x search keeps per group and step
-    # With at most g tokens penalised for group g, its best `keep` tokens after the penalty are
-    # among its best g + keep before it: search those instead of the whole vocabulary.
-    width = groups - 1 + keep
-
-    tokens = torch.full((rows, max_new_tokens), pad_id, dtype=torch.long, device=device)
-    lengths = torch.full((rows,), max_new_tokens, dtype=torch.long, device=device)
-    beam_scores = torch.zeros(batch, groups, device=device)
-    final_scores = torch.zeros(rows, device=device)
-    token_lp = torch.zeros(rows, max_new_tokens, device=device)
-    done = torch.zeros(batch, groups, dtype=torch.bool, device=device)
-
-    # earlier[g, k, h]: group h comes before group g (its choice can penalise g's candidates)
-    earlier = torch.ones(groups, groups, dtype=torch.bool, device=device).tril(-1).unsqueeze(1)
-    active = torch.arange(rows, device=device)  # rows still fed to the model
+        state = backend.read(input_ids, attention_mask.to(backend.device))
+    search = _GroupSearch(backend, state.rows, num_groups, diversity_penalty, max_new_tokens)
     # every group of an input starts from the same read of it (the encoder and decoder-start
     # step, or the prompt): done once per input, its cache then copied to the groups (or, for
     # a decoder-only model, kept once and shared by them)
-    owner = torch.arange(batch, device=device).repeat_interleave(groups)
+    owner = torch.arange(state.rows, device=backend.device).repeat_interleave(num_groups)
     state = backend.fan_out(state, owner, max_new_tokens)
-    logits = state.logits
-    vocab_ids = torch.arange(logits.shape[-1], device=device)
-    eos_columns = vocab_ids[torch.isin(vocab_ids, eos_ids)]
-    last = torch.empty(0)  # each step's chosen tokens, fed to the model at the next step
     for step in range(max_new_tokens):
         if step > 0:
-            state, _ = backend.step(state, last)
-            logits = state.logits
-        k = min(width, logits.shape[-1])
-        cand_lp_active, cand_tok_active = best_log_probs(
-            logits, k, eos_columns if step < min_new_tokens else None
-        )
-        cand_lp = torch.full((rows, k), float("-inf"), device=device)
-        cand_tok = torch.full((rows, k), pad_id, dtype=torch.long, device=device)
-        cand_lp[active], cand_tok[active] = cand_lp_active, cand_tok_active
-        cand_lp, cand_tok = cand_lp.view(batch, groups, k), cand_tok.view(batch, groups, k)
+            state, _ = backend.step(state, search.last)
+        search.advance(step, state.logits, step < min_new_tokens, length_penalty)
+        if search.finished:
+            break
+        keep_rows = ~search.done.view(-1)[search.active]
+        if not bool(keep_rows.all()):  # finished groups leave the model's batch
+            sel = keep_rows.nonzero().squeeze(1)
+            # this step's logits are used up: drop them instead of copying them
+            state = replace(state, logits=state.logits[:, :0]).select(sel)
+            search.active = search.active[sel]
+    return search.outputs(backend.prefix_tokens)
 
-        # Group g's choice depends on the tokens groups < g chose at this step. Iterate all
-        # groups' choices to their fixed point, vectorised: after iteration t groups < t are
-        # final, so at most groups + 1 iterations are needed (that many at step 0, where all
-        # groups share one distribution; two or three at later steps).
-        running = ~done
-        chosen = torch.full((batch, groups), finished_choice, dtype=torch.long, device=device)
-        for _ in range(groups + 1):
-            hits = (cand_tok.unsqueeze(-1) == chosen[:, None, None, :]) & earlier
-            totals = beam_scores.unsqueeze(-1) + cand_lp - hits.sum(-1) * diversity_penalty
-            top_totals, top_pos = totals.topk(keep, dim=-1)
+
+class _GroupSearch:
+    """The hypotheses of ``batch`` inputs x ``groups`` groups (row r = input r // groups, group
+    r % groups) as the search extends them one step at a time."""
+
+    def __init__(
+        self,
+        backend: QAGenBackend,
+        batch: int,
+        groups: int,
+        diversity_penalty: float,
+        max_new_tokens: int,
+    ) -> None:
+        device, rows = backend.device, batch * groups
+        self.batch, self.groups, self.penalty = batch, groups, diversity_penalty
+        self.eos_ids = torch.tensor(sorted(set(backend.eos_ids)), device=device)
+        self.pad_id = backend.pad_id
+        self.finished_choice = NO_TOKEN if self.pad_id in backend.eos_ids else self.pad_id
+        self.keep = 1 + len(self.eos_ids)  # candidates the 4.x search keeps per group and step
+        # With at most g tokens penalised for group g, its best `keep` tokens after the penalty
+        # are among its best g + keep before it: search those instead of the whole vocabulary.
+        self.width = groups - 1 + self.keep
+        self.tokens = torch.full(
+            (rows, max_new_tokens), self.pad_id, dtype=torch.long, device=device
+        )
+        self.lengths = torch.full((rows,), max_new_tokens, dtype=torch.long, device=device)
+        self.beam_scores = torch.zeros(batch, groups, device=device)
+        self.final_scores = torch.zeros(rows, device=device)
+        self.token_lp = torch.zeros(rows, max_new_tokens, device=device)
+        self.done = torch.zeros(batch, groups, dtype=torch.bool, device=device)
+        # earlier[g, k, h]: group h comes before group g (its choice can penalise g's candidates)
+        self.earlier = torch.ones(groups, groups, dtype=torch.bool, device=device).tril(-1)
+        self.earlier = self.earlier.unsqueeze(1)
+        self.active = torch.arange(rows, device=device)  # rows still fed to the model
+        self.last = torch.empty(0)  # each step's chosen tokens, fed to the model at the next
+        self.finished = False
+
+    def _candidates(self, logits: torch.Tensor, ban_eos: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """The best ``width`` tokens of every row and their log-probabilities, ``(batch,
+        groups, width)``; rows no longer fed to the model get none (-inf)."""
+        k = min(self.width, logits.shape[-1])
+        lp_active, tok_active = best_log_probs(logits, k, self.eos_ids if ban_eos else None)
+        rows = self.batch * self.groups
+        cand_lp = torch.full((rows, k), float("-inf"), device=logits.device)
+        cand_tok = torch.full((rows, k), self.pad_id, dtype=torch.long, device=logits.device)
+        cand_lp[self.active], cand_tok[self.active] = lp_active, tok_active
+        shape = (self.batch, self.groups, k)
+        return cand_lp.view(shape), cand_tok.view(shape)
+
+    def _choose(
+        self, cand_lp: torch.Tensor, cand_tok: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Every group's choice at this step, given the choices of the groups before it.
+
+        Iterates all groups' choices to their fixed point, vectorised: after iteration t groups
+        < t are final, so at most groups + 1 iterations are needed (that many at step 0, where
+        all groups share one distribution; two or three at later steps). Returns the tokens
+        chosen to continue (the finished groups' `finished_choice`), and each group's best
+        ``keep`` penalised totals, their positions among the candidates, and their tokens.
+        """
+        running = ~self.done
+        chosen = torch.full_like(self.done, self.finished_choice, dtype=torch.long)
+        for _ in range(self.groups + 1):
+            hits = (cand_tok.unsqueeze(-1) == chosen[:, None, None, :]) & self.earlier
+            totals = self.beam_scores.unsqueeze(-1) + cand_lp - hits.sum(-1) * self.penalty
+            top_totals, top_pos = totals.topk(self.keep, dim=-1)
             top_toks = cand_tok.gather(2, top_pos)
-            top_is_eos = torch.isin(top_toks, eos_ids)
-            cont = (~top_is_eos).int().argmax(dim=-1, keepdim=True)  # first non-EOS candidate
-            next_tok = top_toks.gather(2, cont).squeeze(2)
+            cont = (~torch.isin(top_toks, self.eos_ids)).int().argmax(dim=-1, keepdim=True)
             # every running group moves on with its best non-EOS candidate (4.x keeps that beam
             # alive for one more step, so it still counts toward later groups' penalty)
-            settled = torch.where(running, next_tok, finished_choice)
+            next_tok = top_toks.gather(2, cont).squeeze(2)
+            settled = torch.where(running, next_tok, self.finished_choice)
             if torch.equal(settled, chosen):
                 break
             chosen = settled
+        return chosen, top_totals, top_pos, top_toks
 
-        # a group whose best candidate is EOS finishes: its hypothesis ends here
+    def advance(
+        self, step: int, logits: torch.Tensor, ban_eos: bool, length_penalty: float
+    ) -> None:
+        """Extend every running group by one token from this step's ``logits``; a group whose
+        best candidate is EOS finishes, and groups still running at the cut are scored too."""
+        cand_lp, cand_tok = self._candidates(logits, ban_eos)
+        chosen, top_totals, top_pos, top_toks = self._choose(cand_lp, cand_tok)
+        running = ~self.done
+        top_is_eos = torch.isin(top_toks, self.eos_ids)
+        cont = (~top_is_eos).int().argmax(dim=-1, keepdim=True)  # first non-EOS candidate
         finishing = running & top_is_eos[..., 0]
         extend = running & ~finishing
         top_lp = cand_lp.gather(2, top_pos)
         step_lp = torch.where(finishing, top_lp[..., 0], 0.0) + torch.where(
             extend, top_lp.gather(2, cont).squeeze(2), 0.0
         )
-        token_lp[:, step] = step_lp.view(-1)
-        step_tok = torch.where(finishing, top_toks[..., 0], next_tok)
-        tokens[:, step] = torch.where(running, step_tok, tokens[:, step].view(batch, groups)).view(
-            -1
+        self.token_lp[:, step] = step_lp.view(-1)
+        step_tok = torch.where(finishing, top_toks[..., 0], chosen)
+        column = self.tokens[:, step].view(self.batch, self.groups)
+        self.tokens[:, step] = torch.where(running, step_tok, column).view(-1)
+        ends = finishing.view(-1)
+        scale = float(step + 1) ** length_penalty
+        self.final_scores = torch.where(
+            ends, top_totals[..., 0].reshape(-1) / scale, self.final_scores
         )
-        final_scores = torch.where(
-            finishing.view(-1),
-            top_totals[..., 0].reshape(-1) / float(step + 1) ** length_penalty,
-            final_scores,
-        )
-        lengths = torch.where(finishing.view(-1), step + 1, lengths)
-        beam_scores = torch.where(running, top_totals.gather(2, cont).squeeze(2), 0.0)
-        done |= finishing
+        self.lengths = torch.where(ends, step + 1, self.lengths)
+        self.beam_scores = torch.where(running, top_totals.gather(2, cont).squeeze(2), 0.0)
+        self.done |= finishing
+        flat_done = self.done.view(-1)
+        self.finished = bool(flat_done.all())
+        if not self.finished:
+            # groups still running at the cut get their final score from their running score
+            unfinished = ~flat_done
+            running_final = self.beam_scores.view(-1) / scale
+            self.final_scores = torch.where(unfinished, running_final, self.final_scores)
+            self.lengths = torch.where(unfinished, step + 1, self.lengths)
+            self.last = chosen.view(-1)[self.active[~flat_done[self.active]]].unsqueeze(1)
 
-        flat_done = done.view(-1)
-        if bool(flat_done.all()):
-            break
-        unfinished = ~flat_done
-        # groups still running at the cut get their final score from their running score
-        final_scores = torch.where(
-            unfinished, beam_scores.view(-1) / float(step + 1) ** length_penalty, final_scores
+    def outputs(self, prefix: list[int]) -> list[DiverseBeamOutput]:
+        """Each input's hypotheses, best search score first."""
+        return _collect(
+            self.tokens,
+            self.lengths,
+            self.final_scores,
+            self.token_lp,
+            self.batch,
+            self.groups,
+            prefix,
+            self.pad_id,
         )
-        lengths = torch.where(unfinished, step + 1, lengths)
-        keep_rows = ~flat_done[active]
-        if not bool(keep_rows.all()):
-            sel = keep_rows.nonzero().squeeze(1)
-            # this step's logits are used up: drop them instead of copying them
-            state = replace(state, logits=state.logits[:, :0]).select(sel)
-            active = active[sel]
-        last = chosen.view(-1)[active].unsqueeze(1)
-
-    return _collect(
-        tokens, lengths, final_scores, token_lp, batch, groups, backend.prefix_tokens, pad_id
-    )
 
 
 def _collect(
