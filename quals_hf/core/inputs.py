@@ -9,7 +9,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 logger = logging.getLogger("quals_hf")
 
-MAX_INPUT_TOKENS = 1024  # QUALS reads at most 1024 tokens (the spec)
+MAX_INPUT_TOKENS = 1024  # QUALS reads at most 1024 tokens (the paper's BART QAGen)
 
 
 def check_texts(texts: Sequence[str], name: str) -> list[str]:
@@ -50,8 +50,8 @@ def check_parallel(**named: Sequence[str]) -> dict[str, list[str]]:
 def default_max_length(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, limit: int = MAX_INPUT_TOKENS
 ) -> int:
-    """The longest input the model takes: ``limit`` (the spec's 1024 for QUALS; a summarizer's
-    ``max_source_length``) or less if model or tokenizer say so."""
+    """The longest input the model takes: ``limit`` (1024 for QUALS, as the paper's QAGen; a
+    summarizer's ``max_source_length``) or less if model or tokenizer say so."""
     limits = [limit]
     if tokenizer.model_max_length and tokenizer.model_max_length < 10**6:
         limits.append(tokenizer.model_max_length)
