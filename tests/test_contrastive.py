@@ -115,7 +115,7 @@ def test_sets_validate_ids_and_filter(tmp_path):
 
 
 def _hand_token_terms(model, source_ids, target_ids, eps, unlikelihood):
-    """Sum over target tokens of LS(-log q(y_t)), written out from the paper's loss (docs/conseq.md)."""
+    """Sum over target tokens of LS(-log q(y_t)), written out from the paper's loss."""
     decoder_in = [model.config.decoder_start_token_id, *target_ids[:-1]]
     with torch.no_grad():
         logits = model(
