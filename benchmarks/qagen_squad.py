@@ -20,15 +20,12 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-sys.path.insert(0, str(Path(__file__).parent))
-from validity import ResultStore, chunks
-
 from quals_hf import QualsScorer
+from quals_hf.evaluation import ResultStore, chunks
 from quals_hf.qagen.augment import augment_rows
 from quals_hf.qagen.data import load_squad, mix, split_by_context, with_sentence_contexts
 from quals_hf.qagen.formats import answer_in_summary
