@@ -40,7 +40,7 @@ def test_an_unloadable_default_checkpoint_says_which_and_how_to_pass_another():
             predictions=[EXAMPLE.summary], sources=[EXAMPLE.document]
         )
     assert "could not fetch the default QAGen's base model" in str(err.value)
-    assert "evaluate.load('quals', checkpoint=DIR)" in str(err.value)
+    assert "evaluate.load('quals', qagen=DIR)" in str(err.value)
     metric = evaluate.load(QAGS_METRIC_PATH, answer_extractor="regex")
     with pytest.raises(OSError) as err:
         metric.compute(predictions=[EXAMPLE.summary], sources=[EXAMPLE.document])

