@@ -23,6 +23,7 @@ from typing import Any
 from transformers import (
     DataCollatorForSeq2Seq,
     PreTrainedModel,
+    PreTrainedTokenizerBase,
     Seq2SeqTrainer,
     Seq2SeqTrainingArguments,
 )
@@ -38,7 +39,7 @@ from .data import (
     split_by_context,
     with_sentence_contexts,
 )
-from .formats import FORMAT_FILE, PRESETS, answer_in_summary
+from .formats import FORMAT_FILE, PRESETS, QAGenFormat, answer_in_summary
 from .loading import load_qagen
 
 logger = logging.getLogger("quals_hf")
@@ -302,16 +303,9 @@ def add_lora(model: PreTrainedModel, qagen_args: QAGenArguments) -> PreTrainedMo
     return get_peft_model(model, config)
 
 
-def train_qagen(
-    qagen_args: QAGenArguments, training_args: Seq2SeqTrainingArguments
-) -> tuple[Seq2SeqTrainer, dict[str, float]]:
-    """Fine-tune ``qagen_args.model_name_or_path`` into a QAGen; saves it to ``output_dir``.
-
-    Seq2seq and decoder-only checkpoints both work (``config.is_encoder_decoder`` decides).
-    Returns the trainer and its final evaluation: ``eval_loss``, ``eval_parse_rate``
-    (greedy generations that parse into a pair), ``eval_answer_span_rate`` (whose answer is a
-    span of the input) and ``eval_question_rouge_l`` (questions against the references).
-    """
+def _qa_sources(qagen_args: QAGenArguments) -> list[Any]:
+    """The QA data ``qagen_args`` names, one table of QA rows per source (SQuAD, NewsQA, a
+    dataset); a ValueError when it names none."""
     from ..core.tables import load_table
 
     sources = []
@@ -323,13 +317,26 @@ def train_qagen(
         sources.append(from_columns(load_table(qagen_args.dataset)))
     if not sources:
         raise ValueError("no QA data: give --squad, --newsqa and/or --dataset")
+    return sources
+
+
+def _trains_adapter(qagen_args: QAGenArguments) -> bool:
+    """Whether a LoRA adapter is trained (``lora_r`` or ``adapter_init``) rather than weights;
+    a ValueError for ways of training that exclude each other."""
     if qagen_args.lora_r and qagen_args.adapter_init:
         raise ValueError("give lora_r (a new adapter) or adapter_init (an existing one), not both")
-    adapter = qagen_args.lora_r or qagen_args.adapter_init
-    model, tokenizer = load_qagen(qagen_args.model_name_or_path, device="cpu")
-    model.train()
-    backend = QAGenBackend.for_model(model)
-    fmt = PRESETS[qagen_args.format or backend.default_format]
+    adapter = bool(qagen_args.lora_r or qagen_args.adapter_init)
+    if qagen_args.train_top_layers and adapter:
+        raise ValueError("give train_top_layers or a LoRA adapter, not both")
+    return adapter
+
+
+def _fit_tokenizer(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, fmt: QAGenFormat, adapter: bool
+) -> None:
+    """Give the tokenizer a pad token (EOS) and the ``"qagen"`` format's separator token, and
+    the model an embedding for a new token; a ValueError when a LoRA adapter would have to
+    learn one (it cannot)."""
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     if fmt.name == "qagen" and fmt.separator not in tokenizer.get_vocab():
@@ -342,21 +349,38 @@ def train_qagen(
                 "(e.g. 'causal-qagen' or 't5-sep') or train without lora_r"
             )
         model.resize_token_embeddings(len(tokenizer))
+
+
+def _load_model(
+    qagen_args: QAGenArguments, adapter: bool
+) -> tuple[PreTrainedModel, QAGenBackend, QAGenCodec]:
+    """The model to fine-tune, in training mode, with its backend and codec (its tokenizer): its
+    config carries the QAGen format, it forces no BOS, and with ``train_top_layers`` only its
+    top decoder blocks train."""
+    model, tokenizer = load_qagen(qagen_args.model_name_or_path, device="cpu")
+    model.train()
+    backend = QAGenBackend.for_model(model)
+    fmt = PRESETS[qagen_args.format or backend.default_format]
+    _fit_tokenizer(model, tokenizer, fmt, adapter)
     model.config.qagen_format = fmt.to_dict()
     # targets are trained without a leading BOS: the checkpoint must not force one
     model.generation_config.forced_bos_token_id = None
-    if qagen_args.train_top_layers and adapter:
-        raise ValueError("give train_top_layers or a LoRA adapter, not both")
     if qagen_args.train_top_layers:
         trainable = train_only_top_layers(model, qagen_args.train_top_layers)
         logger.info(
             "training %d parameters (top %d layers)", trainable, qagen_args.train_top_layers
         )
     codec = QAGenCodec(tokenizer, fmt, backend.eos_ids, tuple(backend.prefix_tokens))
+    return model, backend, codec
 
-    qa = mix(*sources, seed=training_args.seed)
+
+def _qa_rows(sources: list[Any], qagen_args: QAGenArguments, seed: int) -> tuple[Any, Any]:
+    """The training and evaluation rows: the sources mixed, evaluation pairs held out by
+    context, the training slice asked for (``skip_train_examples``, ``max_train_examples``),
+    and contexts rewritten into sentences, windows and lower-cased PTB text at their rates."""
+    qa = mix(*sources, seed=seed)
     eval_size = min(qagen_args.eval_size, max(len(qa) // 10, 1))
-    train_rows, eval_rows = split_by_context(qa, eval_size, seed=training_args.seed)
+    train_rows, eval_rows = split_by_context(qa, eval_size, seed=seed)
     skip = min(qagen_args.skip_train_examples, len(train_rows))
     stop = len(train_rows)
     if qagen_args.max_train_examples is not None:
@@ -368,40 +392,72 @@ def train_qagen(
         "max_window_sentences": qagen_args.max_window_sentences,
         "lower_ptb_rate": qagen_args.lower_ptb_rate,
     }
-    train_rows = with_sentence_contexts(train_rows, rate, seed=training_args.seed)
-    eval_rows = with_sentence_contexts(eval_rows, rate, seed=training_args.seed + 1)
+    train_rows = with_sentence_contexts(train_rows, rate, seed=seed)
+    eval_rows = with_sentence_contexts(eval_rows, rate, seed=seed + 1)
     if any(forms.values()):
-        train_rows = augment_rows(train_rows, **forms, seed=training_args.seed)
-        eval_rows = augment_rows(eval_rows, **forms, seed=training_args.seed + 1)
+        train_rows = augment_rows(train_rows, **forms, seed=seed)
+        eval_rows = augment_rows(eval_rows, **forms, seed=seed + 1)
+    return train_rows, eval_rows
+
+
+def _examples(
+    rows: tuple[Any, Any], codec: QAGenCodec, backend: QAGenBackend, qagen_args: QAGenArguments
+) -> tuple[Any, Any]:
+    """The training and evaluation rows tokenized (`prepare_examples`), a decoder-only model's
+    prompts cut to leave its target room in the model's positions."""
     source_limit = qagen_args.max_source_length
     if backend.prompt_limit_includes_generation and backend.max_positions:
         # a decoder-only model reads prompt and target in one window
         source_limit = min(source_limit, backend.max_positions - qagen_args.max_target_length)
     lengths = (source_limit, qagen_args.max_target_length)
-    train = prepare_examples(train_rows, codec, backend, *lengths)
-    evaluation = prepare_examples(eval_rows, codec, backend, *lengths)
+    train_rows, eval_rows = rows
+    return (
+        prepare_examples(train_rows, codec, backend, *lengths),
+        prepare_examples(eval_rows, codec, backend, *lengths),
+    )
+
+
+def _trainer(
+    model: PreTrainedModel,
+    codec: QAGenCodec,
+    examples: tuple[Any, Any],
+    qagen_args: QAGenArguments,
+    training_args: Seq2SeqTrainingArguments,
+    adapter: bool,
+) -> QAGenTrainer:
+    """The `QAGenTrainer` of ``model`` (wrapped in its LoRA adapter first when one trains) on
+    the tokenized examples; evaluation also generates from the evaluation prompts."""
+    train, evaluation = examples
     text_columns = ["context", "question", "answer", "answer_start", "prompt_ids"]
     training_args.predict_with_generate = False
     if adapter:
         model = add_lora(model, qagen_args)
         trainable, total = model.get_nb_trainable_parameters()
         logger.info("training %d of %d parameters (LoRA)", trainable, total)
-    trainer = QAGenTrainer(
+    return QAGenTrainer(
         model=model,
         args=training_args,
         train_dataset=train.remove_columns(text_columns),
         eval_dataset=evaluation.remove_columns(text_columns),
-        processing_class=tokenizer,
-        data_collator=DataCollatorForSeq2Seq(tokenizer, model=model),
+        processing_class=codec.tokenizer,
+        data_collator=DataCollatorForSeq2Seq(codec.tokenizer, model=model),
         codec=codec,
         eval_rows=evaluation,
         max_new_tokens=qagen_args.max_target_length,
     )
-    resume = training_args.resume_from_checkpoint
-    trainer.train(resume_from_checkpoint=True if resume == "last" else resume)
+
+
+def _save(
+    trainer: QAGenTrainer,
+    qagen_args: QAGenArguments,
+    training_args: Seq2SeqTrainingArguments,
+    adapter: bool,
+) -> None:
+    """Save the model (or its adapter, with the format's file beside it) and a model card."""
     trainer.save_model()
     if adapter and trainer.is_world_process_zero():
         # the adapter folder holds no model config: the format goes beside it
+        fmt = trainer.codec.format
         Path(training_args.output_dir, FORMAT_FILE).write_text(json.dumps(fmt.to_dict(), indent=1))
     names = [
         n
@@ -418,4 +474,25 @@ def train_qagen(
         dataset=names,
         tags=["quals", "qagen", "question-generation", "summarization-factuality"],
     )
+
+
+def train_qagen(
+    qagen_args: QAGenArguments, training_args: Seq2SeqTrainingArguments
+) -> tuple[Seq2SeqTrainer, dict[str, float]]:
+    """Fine-tune ``qagen_args.model_name_or_path`` into a QAGen; saves it to ``output_dir``.
+
+    Seq2seq and decoder-only checkpoints both work (``config.is_encoder_decoder`` decides).
+    Returns the trainer and its final evaluation: ``eval_loss``, ``eval_parse_rate``
+    (greedy generations that parse into a pair), ``eval_answer_span_rate`` (whose answer is a
+    span of the input) and ``eval_question_rouge_l`` (questions against the references).
+    """
+    sources = _qa_sources(qagen_args)
+    adapter = _trains_adapter(qagen_args)
+    model, backend, codec = _load_model(qagen_args, adapter)
+    rows = _qa_rows(sources, qagen_args, training_args.seed)
+    examples = _examples(rows, codec, backend, qagen_args)
+    trainer = _trainer(model, codec, examples, qagen_args, training_args, adapter)
+    resume = training_args.resume_from_checkpoint
+    trainer.train(resume_from_checkpoint=True if resume == "last" else resume)
+    _save(trainer, qagen_args, training_args, adapter)
     return trainer, trainer.evaluate()
