@@ -1,11 +1,21 @@
-"""The ``quals-hf`` command line: a thin shell over the library."""
+"""The ``quals-hf`` command line: a thin shell over the library.
+
+A command is a function ``name(args) -> exit code`` and a function ``_name_options(parser)``
+that adds its options; `build_parser` lists the commands, one line each. The options that are
+fields of a library dataclass (`QualsConfig`, `MiningConfig`) are made from the fields
+(`_add_fields`: name, type, default and help in one place, as transformers' HfArgumentParser
+does; train-qagen hands its options to HfArgumentParser itself).
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import inspect
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .conseq.presets import CONSEQ_PRESETS
 from .scoring.pairs import AGGREGATES, PAIR_FILTERS, PAIR_SCORES
@@ -148,7 +158,6 @@ def mine(args: argparse.Namespace) -> int:
     import logging
 
     from .conseq.mining import MiningConfig, mine_contrastive_sets
-    from .conseq.presets import conseq_preset
     from .core.loading import load_seq2seq
     from .core.tables import load_table
     from .scoring.files import load_examples
@@ -168,26 +177,20 @@ def mine(args: argparse.Namespace) -> int:
         args.source_column: examples.sources,
         args.target_column: examples.summaries,
     }
+    # options given on the command line win over the preset's (its options default to None)
+    config = MiningConfig.preset(args.preset, **_given(args, MiningConfig))
     model, tokenizer = load_seq2seq(args.model, device=device)
-    preset = conseq_preset(args.preset)
     scorer = args.scorer
     if scorer == "quals":
         scorer = QualsScorer.from_pretrained(
             args.qagen,
             format=args.format,
             device=device,
-            batch_size=args.batch_size,
+            batch_size=config.batch_size,
             progress=False,
-            **preset.scorer_options(),
+            pair_score=config.quals_pair_score,
+            aggregate=config.quals_aggregate,
         )
-    given = {  # options given on the command line win over the preset's
-        name: getattr(args, name)
-        for name in ("num_candidates", "negative_ratio", "positive_ratio")
-        if getattr(args, name) is not None
-    }
-    config = MiningConfig.preset(
-        args.preset, top_k=args.top_k, batch_size=args.batch_size, seed=args.seed, **given
-    )
     sets = mine_contrastive_sets(
         model,
         tokenizer,
@@ -211,8 +214,11 @@ def mine(args: argparse.Namespace) -> int:
 
 
 def score(args: argparse.Namespace) -> int:
-    """Score every (source, summary) row of a file with QUALS into a JSON Lines or CSV file."""
-    import dataclasses
+    """Score every (source, summary) row of a file with QUALS into a JSON Lines or CSV file.
+
+    Writes as it goes; run it again to resume: ids already in the output are skipped. Under
+    torchrun or accelerate launch every process scores its share of the batches and one output
+    file results. See docs/score.md."""
     import logging
 
     import datasets
@@ -231,11 +237,6 @@ def score(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO if state.is_main_process else logging.WARNING, format="%(message)s"
     )
-    overrides = {  # the QualsConfig fields given as options
-        f.name: getattr(args, f.name)
-        for f in dataclasses.fields(QualsConfig)
-        if getattr(args, f.name, None) is not None
-    }
     scorer = QualsScorer.from_pretrained(
         args.qagen,
         format=args.format,
@@ -243,7 +244,7 @@ def score(args: argparse.Namespace) -> int:
         dtype=args.dtype,
         batch_size=args.batch_size,
         progress=False,
-        **overrides,
+        **_given(args, QualsConfig),
     )
     report = score_file(
         scorer, examples, output, progress=not args.no_progress, restart=args.restart
@@ -266,6 +267,7 @@ def train_qagen(args: argparse.Namespace) -> int:
         (QAGenArguments, Seq2SeqTrainingArguments),
         prog="quals-hf train-qagen",
         description=train_qagen.__doc__,
+        formatter_class=_HelpFormatter,
     )
     qagen_args, training_args = parser.parse_args_into_dataclasses(args.options)
     _, metrics = run(qagen_args, training_args)
@@ -275,174 +277,272 @@ def train_qagen(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="quals-hf", description="QUALS factual-consistency scoring for summaries."
+# -- the parser ----------------------------------------------------------------------------
+
+# the values an option takes where its field takes only a few (the dataclass checks them too)
+_CHOICES: dict[str, Sequence[str]] = {
+    "pair_score": PAIR_SCORES,
+    "aggregate": AGGREGATES,
+    "pair_filter": PAIR_FILTERS,
+    "quals_pair_score": PAIR_SCORES,
+    "quals_aggregate": AGGREGATES,
+}
+_DEVICE_HELP = "default: CUDA when available"
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Shows each option's default once: appended from the default itself, unless its help
+    already tells it or there is none to show (a None default: the help says what it means)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default is None or action.default is False or action.default is argparse.SUPPRESS:
+            return text
+        return text if "default:" in text.lower() else f"{text} (default: %(default)s)"
+
+
+class _CommandParser(argparse.ArgumentParser):
+    """A command's parser that adds its options on first use, so that `quals-hf --help` and the
+    other commands do not import what they are made from (score's and mine's import torch)."""
+
+    def __init__(
+        self,
+        *args: Any,
+        options: Callable[[argparse.ArgumentParser], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+        self._add_options_later = options
+
+    def _with_options(self) -> None:
+        options, self._add_options_later = self._add_options_later, None
+        if options is not None:
+            options(self)
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        self._with_options()
+        return super().parse_known_args(args, namespace)
+
+    def format_usage(self) -> str:
+        self._with_options()
+        return super().format_usage()
+
+    def format_help(self) -> str:
+        self._with_options()
+        return super().format_help()
+
+
+def _add_fields(
+    parser: argparse._ActionsContainer, cls: type, unset: Mapping[str, str] | None = None
+) -> None:
+    """An option per field of the dataclass ``cls``, as transformers' HfArgumentParser makes
+    them: ``--field-name``, the field's type (``X | None`` reads an X), its default and its
+    ``metadata["help"]``, choices from `_CHOICES`. A field in ``unset`` defaults to None (the
+    command fills it in, e.g. from a preset) and its help says what stands in: ``unset[name]``."""
+    unset = unset or {}
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        kind = next(
+            t for t in (typing.get_args(hints[f.name]) or [hints[f.name]]) if t is not type(None)
+        )
+        if kind not in (int, float, str) or f.default is dataclasses.MISSING:
+            raise TypeError(
+                f"{cls.__name__}.{f.name}: only int, float and str fields with a default are "
+                "made into options (a bool one would need --name/--no-name)"
+            )
+        default, text = f.default, f.metadata.get("help")
+        if f.name in unset:
+            default, text = None, f"{text} (default: {unset[f.name]})"
+        parser.add_argument(
+            "--" + f.name.replace("_", "-"),
+            dest=f.name,
+            type=kind,
+            choices=_CHOICES.get(f.name),
+            default=default,
+            help=text,
+        )
+
+
+def _given(args: argparse.Namespace, cls: type) -> dict[str, Any]:
+    """The fields of the dataclass ``cls`` whose options hold a value (not None), by name."""
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)}
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def _add_command(
+    commands: argparse._SubParsersAction,
+    run: Callable[[argparse.Namespace], int],
+    options: Callable[[argparse.ArgumentParser], None] | None,
+) -> None:
+    """The command ``run``, named after it (``install_metric``: install-metric), with the first
+    paragraph of its docstring as its help and the whole as its description; ``options(parser)``
+    adds its options, or None: ``run`` reads them itself from ``args.options``, --help too."""
+    doc = inspect.cleandoc(run.__doc__ or "")
+    parser = commands.add_parser(
+        run.__name__.replace("_", "-"),
+        help=doc.split("\n\n")[0],
+        description=doc,
+        add_help=options is not None,
+        options=options,
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    p = commands.add_parser("demo", help=demo.__doc__, description=demo.__doc__)
-    p.add_argument("--toy", action="store_true", help="the toy world with the toy QAGen")
-    p.add_argument("--device", default=None, help="default: CUDA when available")
-    p.add_argument("--seed", type=int, default=3, help="--toy: which toy-world story to score")
-    p.add_argument(
-        "--cache-dir",
-        default=None,
-        help="--toy: where the toy QAGen is kept (default: ~/.cache/quals_hf/...)",
-    )
-    p.set_defaults(func=demo)
-    p = commands.add_parser("explain", help=explain.__doc__, description=explain.__doc__)
-    p.add_argument(
+    parser.set_defaults(func=run, forwards_options=options is None)
+
+
+def _qagen_options(parser: argparse.ArgumentParser) -> None:
+    """--qagen, --format and --device: which QAGen a command loads, and where."""
+    parser.add_argument(
         "--qagen",
         metavar="PATH_OR_ID",
-        help="the QAGen checkpoint (default: the package's QAGen, built on first use)",
+        help="the QAGen checkpoint, a path or Hub id (default: the package's QAGen, built on "
+        "first use)",
     )
-    p.add_argument("--format", default=None, help="QAGen format preset (default: from config)")
-    p.add_argument("--device", default=None, help="default: CUDA when available")
-    texts = p.add_mutually_exclusive_group(required=True)
+    parser.add_argument("--format", help="the QAGen's format preset (default: from its config)")
+    parser.add_argument("--device", help=_DEVICE_HELP)
+
+
+def _demo_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--toy", action="store_true", help="the toy world with the toy QAGen")
+    parser.add_argument("--device", help=_DEVICE_HELP)
+    parser.add_argument("--seed", type=int, default=3, help="--toy: which toy-world story to score")
+    parser.add_argument(
+        "--cache-dir", help="--toy: where the toy QAGen is kept (default: ~/.cache/quals_hf/...)"
+    )
+
+
+def _explain_options(parser: argparse.ArgumentParser) -> None:
+    _qagen_options(parser)
+    texts = parser.add_mutually_exclusive_group(required=True)
     texts.add_argument("--source", metavar="TEXT", help="the source document")
     texts.add_argument("--source-file", metavar="PATH", help="the source document, from a file")
-    texts = p.add_mutually_exclusive_group(required=True)
+    texts = parser.add_mutually_exclusive_group(required=True)
     texts.add_argument("--summary", metavar="TEXT", help="the summary")
     texts.add_argument("--summary-file", metavar="PATH", help="the summary, from a file")
-    p.add_argument("--html", metavar="PATH", help="write a self-contained HTML report here")
-    p.add_argument("--png", metavar="PATH", help="write the figure here (needs quals_hf[explain])")
-    p.set_defaults(func=explain)
-    p = commands.add_parser(
-        "install-metric", help=install_metric.__doc__, description=install_metric.__doc__
+    parser.add_argument("--html", metavar="PATH", help="write a self-contained HTML report here")
+    parser.add_argument(
+        "--png", metavar="PATH", help="write the figure here (needs quals_hf[explain])"
     )
-    p.add_argument(
+
+
+def _install_metric_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--name",
         default="quals",
         choices=["quals", "qags"],
-        help="the metric to register: quals, or the QAGS baseline qags (default: quals)",
+        help="the metric to register: quals, or the QAGS baseline qags",
     )
-    p.add_argument(
+    parser.add_argument(
         "--modules-cache",
-        default=None,
         help="evaluate's modules cache (default: $HF_MODULES_CACHE or $HF_HOME/modules)",
     )
-    p.set_defaults(func=install_metric)
-    p = commands.add_parser("mine", help=mine.__doc__, description=mine.__doc__)
-    p.add_argument("--model", required=True, help="the summarizer (path or Hub id)")
-    p.add_argument(
+
+
+def _preset_defaults() -> dict[str, str]:
+    """The `MiningConfig` fields that ``--preset`` sets, each with the values the presets give."""
+    options = {name: preset.mining_options() for name, preset in sorted(CONSEQ_PRESETS.items())}
+    return {
+        field: "the --preset's: " + ", ".join(f"{name} {o[field]}" for name, o in options.items())
+        for field in next(iter(options.values()))
+    }
+
+
+def _mine_options(parser: argparse.ArgumentParser) -> None:
+    from .conseq.mining import MiningConfig
+
+    parser.add_argument("--model", required=True, help="the summarizer (path or Hub id)")
+    parser.add_argument(
         "--data",
         required=True,
         help="documents: a .jsonl/.json/.csv/.parquet file or a datasets name",
     )
-    p.add_argument("--output", required=True, help="where the sets go (.jsonl, or a folder)")
-    p.add_argument("--split", default="train", help="split of a datasets name (default: train)")
-    p.add_argument("--scorer", choices=["quals", "rouge"], default="quals")
-    p.add_argument(
-        "--qagen", help="QAGen checkpoint for --scorer quals (default: the package's QAGen)"
+    parser.add_argument("--output", required=True, help="where the sets go (.jsonl, or a folder)")
+    parser.add_argument("--split", default="train", help="split of a datasets name")
+    parser.add_argument("--id-column", default="id", help="added from row numbers when missing")
+    parser.add_argument("--source-column", default="document", help="the source documents")
+    parser.add_argument("--target-column", default="summary", help="the ground-truth summaries")
+    parser.add_argument(
+        "--scorer",
+        choices=["quals", "rouge"],
+        default="quals",
+        help="what ranks the candidates: QUALS with --qagen, or ROUGE against the ground truth",
     )
-    p.add_argument("--format", default=None, help="QAGen format preset (default: from config)")
-    p.add_argument("--id-column", default="id", help="added from row numbers when missing")
-    p.add_argument("--source-column", default="document")
-    p.add_argument("--target-column", default="summary")
-    p.add_argument(
+    _qagen_options(parser)
+    parser.add_argument(
         "--preset",
         choices=sorted(CONSEQ_PRESETS),
         default="paper",
-        help="the ConSeq recipe's selection and mining score (docs/conseq.md; default: paper)",
+        help="the ConSeq recipe that sets the selection and the mining score (docs/conseq.md)",
     )
-    p.add_argument("--num-candidates", type=int, help="default: the preset's (paper: 6)")
-    p.add_argument("--top-k", type=int, default=50)
-    p.add_argument("--negative-ratio", type=float, help="default: the preset's (paper: 0.3)")
-    p.add_argument("--positive-ratio", type=float, help="default: the preset's (paper: 0.3)")
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default=None, help="default: CUDA when available")
-    p.set_defaults(func=mine)
-    p = commands.add_parser(
-        "score",
-        help=score.__doc__,
-        description=score.__doc__ + " Writes as it goes; run it again to resume: ids already "
-        "in the output are skipped. Under torchrun or accelerate launch every process scores "
-        "its share of the batches and one output file results. See docs/score.md.",
-    )
-    p.add_argument(
+    mining = parser.add_argument_group("mining options (MiningConfig, docs/mining.md)")
+    _add_fields(mining, MiningConfig, unset=_preset_defaults())
+
+
+def _quals_options(parser: argparse.ArgumentParser) -> None:
+    """The `QualsConfig` fields, as options: for score and any command that builds a scorer
+    with ``**_given(args, QualsConfig)``."""
+    from .scoring.scorer import QualsConfig
+
+    quals = parser.add_argument_group("QUALS options (QualsConfig, docs/quals.md)")
+    _add_fields(quals, QualsConfig)
+
+
+def _score_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--data",
         required=True,
         help="the examples: a .jsonl/.json/.csv/.parquet file, or a datasets name (with --split)",
     )
-    p.add_argument(
+    parser.add_argument(
         "--output",
         required=True,
         help="the scores: a .jsonl or .csv file, one row per example (id, score, num_pairs)",
     )
-    p.add_argument(
-        "--qagen",
-        help="the QAGen checkpoint, path or Hub id (default: the package's QAGen, built on "
-        "first use)",
-    )
-    p.add_argument("--format", default=None, help="QAGen format preset (default: from config)")
-    p.add_argument("--split", default="train", help="split of a datasets name (default: train)")
-    p.add_argument(
-        "--source-column", default="document", help="the source documents (default: document)"
-    )
-    p.add_argument("--summary-column", default="summary", help="the summaries (default: summary)")
-    p.add_argument(
-        "--id-column", default=None, help="ids to write and resume by (default: the row number)"
-    )
-    p.add_argument(
+    _qagen_options(parser)
+    parser.add_argument("--split", default="train", help="split of a datasets name")
+    parser.add_argument("--source-column", default="document", help="the source documents")
+    parser.add_argument("--summary-column", default="summary", help="the summaries")
+    parser.add_argument("--id-column", help="ids to write and resume by (default: the row number)")
+    parser.add_argument(
         "--details",
         action="store_true",
         help="add each example's QA pairs with lp_x, lp_y and consistency",
     )
-    p.add_argument(
+    parser.add_argument(
         "--restart",
         action="store_true",
         help="remove the output and score everything again (a resume must use the same "
         "QAGen, settings and input: OUTPUT.meta.json records them)",
     )
-    p.add_argument(
-        "--batch-size", type=int, default=8, help="examples per batch, written at once (default: 8)"
+    parser.add_argument(
+        "--batch-size", type=int, default=8, help="examples per batch, written at once"
     )
-    p.add_argument("--device", default=None, help="default: CUDA when available")
-    p.add_argument(
-        "--dtype", choices=["fp32", "bf16", "fp16"], help="weights dtype (default: checkpoint's)"
+    parser.add_argument(
+        "--dtype",
+        choices=["fp32", "bf16", "fp16"],
+        help="weights dtype (default: the checkpoint's)",
     )
-    p.add_argument(
-        "--num-groups",
-        type=int,
-        help="diverse beam search groups: QA hypotheses per summary (default: 60; fewer is "
-        "faster and noisier)",
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _quals_options(parser)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The quals-hf parser: a command is its function and the function that adds its options."""
+    parser = argparse.ArgumentParser(
+        prog="quals-hf",
+        description="QUALS factual-consistency scoring for summaries.",
+        formatter_class=_HelpFormatter,
     )
-    p.add_argument("--max-pairs", type=int, help="most QA pairs scored per summary (default: 10)")
-    p.add_argument(
-        "--max-input-length", type=int, help="longest input in tokens (default: up to 1024)"
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_CommandParser
     )
-    p.add_argument(
-        "--pair-score",
-        choices=PAIR_SCORES,
-        help="score each pair on all its tokens (default, the paper's), its answer tokens, or "
-        "a weighted mix (--question-weight)",
-    )
-    p.add_argument("--question-weight", type=float, help="--pair-score weighted (default: 0.5)")
-    p.add_argument(
-        "--aggregate",
-        choices=AGGREGATES,
-        help="a summary's score from its pairs: mean (default, the paper's), min, worst_k, softmin",
-    )
-    p.add_argument("--worst-k", type=int, help="--aggregate worst_k: pairs averaged (default: 3)")
-    p.add_argument("--softmin-temperature", type=float, help="--aggregate softmin (default: 0.5)")
-    p.add_argument(
-        "--source-window-tokens",
-        type=int,
-        help="read each source as overlapping sentence windows of about this many tokens and "
-        "score each pair in its best one (default: the whole source, the paper's)",
-    )
-    p.add_argument(
-        "--pair-filter",
-        choices=PAIR_FILTERS,
-        help="none (default, the paper's): score every kept pair; well_formed: only pairs "
-        "without a form flaw when a summary has any (docs/text_forms.md)",
-    )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=score)
-    # its options (QAGenArguments, Seq2SeqTrainingArguments) go to HfArgumentParser, --help too
-    p = commands.add_parser("train-qagen", help=train_qagen.__doc__, add_help=False)
-    p.set_defaults(func=train_qagen, forwards_options=True)
+    _add_command(commands, demo, _demo_options)
+    _add_command(commands, explain, _explain_options)
+    _add_command(commands, install_metric, _install_metric_options)
+    _add_command(commands, mine, _mine_options)
+    _add_command(commands, score, _score_options)
+    _add_command(commands, train_qagen, None)  # its options go to HfArgumentParser, --help too
     return parser
 
 

@@ -17,7 +17,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -55,17 +55,39 @@ class MiningConfig:
             ``"mean"``); a scorer object you pass keeps its own.
     """
 
-    num_candidates: int = 6
-    top_k: int = 50
-    min_new_tokens: int = 10
-    max_new_tokens: int = 60
-    negative_ratio: float = 0.3
-    positive_ratio: float = 0.3
-    batch_size: int = 8
-    seed: int = 0
-    max_source_length: int = 1024
-    quals_pair_score: str = "pair"
-    quals_aggregate: str = "mean"
+    # metadata "help": the command line's help (`quals-hf mine --help` adds the default)
+    num_candidates: int = field(default=6, metadata={"help": "summaries sampled per document"})
+    top_k: int = field(default=50, metadata={"help": "top-k sampling of the candidates"})
+    min_new_tokens: int = field(default=10, metadata={"help": "shortest candidate, in tokens"})
+    max_new_tokens: int = field(default=60, metadata={"help": "longest candidate, in tokens"})
+    negative_ratio: float = field(
+        default=0.3,
+        metadata={"help": "share of documents with the lowest negative scores that qualify"},
+    )
+    positive_ratio: float = field(
+        default=0.3,
+        metadata={"help": "share of documents with the highest ground-truth scores that qualify"},
+    )
+    batch_size: int = field(
+        default=8,
+        metadata={"help": "documents per generation batch, and per unit of work shared out"},
+    )
+    seed: int = field(default=0, metadata={"help": "sampling seed: batch i samples with seed + i"})
+    max_source_length: int = field(
+        default=1024,
+        metadata={
+            "help": "longest source fed to the summarizer, in tokens, capped at its own limit; "
+            "longer sources are cut"
+        },
+    )
+    quals_pair_score: str = field(
+        default="pair",
+        metadata={"help": "with scorer quals: the pair_score of the QUALS that mines"},
+    )
+    quals_aggregate: str = field(
+        default="mean",
+        metadata={"help": "with scorer quals: the aggregate of the QUALS that mines"},
+    )
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> MiningConfig:

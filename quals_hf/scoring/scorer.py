@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, TypeVar
 
 import torch
@@ -83,20 +83,74 @@ class QualsConfig:
     The paper's values are the defaults; docs/quals.md shows what each option does to a pair.
     """
 
-    num_groups: int = 60
-    diversity_penalty: float = 0.5
-    min_new_tokens: int = 8
-    max_new_tokens: int = 60
-    length_penalty: float = 1.0
-    max_pairs: int = 10
-    max_input_length: int | None = None
-    pair_score: str = "pair"
-    question_weight: float = 0.5
-    aggregate: str = "mean"
-    worst_k: int = 3
-    softmin_temperature: float = 0.5
-    source_window_tokens: int | None = None
-    pair_filter: str = "none"
+    # metadata "help": the command line's help (`quals-hf score --help` adds the default)
+    num_groups: int = field(
+        default=60,
+        metadata={
+            "help": "diverse beam search groups of one beam: QA hypotheses per summary; fewer "
+            "is faster and noisier"
+        },
+    )
+    diversity_penalty: float = field(
+        default=0.5, metadata={"help": "Hamming diversity strength of the search"}
+    )
+    min_new_tokens: int = field(
+        default=8, metadata={"help": "shortest generation: EOS is forbidden before it, in tokens"}
+    )
+    max_new_tokens: int = field(default=60, metadata={"help": "longest generation, in tokens"})
+    length_penalty: float = field(
+        default=1.0, metadata={"help": "search scores are divided by length ** length_penalty"}
+    )
+    max_pairs: int = field(default=10, metadata={"help": "most QA pairs scored per summary"})
+    max_input_length: int | None = field(
+        default=None,
+        metadata={
+            "help": "longest input in tokens, longer ones cut (default: 1024, or the model's or "
+            "tokenizer's limit when smaller)"
+        },
+    )
+    pair_score: str = field(
+        default="pair",
+        metadata={
+            "help": "how a pair is scored: on all its tokens (pair, the paper's), on its answer "
+            "tokens and EOS (answer), or on a mix of the two (weighted): see question_weight"
+        },
+    )
+    question_weight: float = field(
+        default=0.5,
+        metadata={
+            "help": "pair_score weighted: the question part's weight; the answer's is 1 minus it"
+        },
+    )
+    aggregate: str = field(
+        default="mean",
+        metadata={
+            "help": "a summary's score from its pair scores: their mean (the paper's), min, "
+            "worst_k or softmin"
+        },
+    )
+    worst_k: int = field(
+        default=3,
+        metadata={"help": "aggregate worst_k: how many of the lowest pair scores are averaged"},
+    )
+    softmin_temperature: float = field(
+        default=0.5,
+        metadata={"help": "aggregate softmin: its temperature; a small one is near the minimum"},
+    )
+    source_window_tokens: int | None = field(
+        default=None,
+        metadata={
+            "help": "read each source as overlapping sentence windows of about this many tokens "
+            "and score each pair in its best one (default: the whole source, the paper's)"
+        },
+    )
+    pair_filter: str = field(
+        default="none",
+        metadata={
+            "help": "none (the paper's) scores every kept pair; well_formed only the pairs "
+            "without a form flaw when a summary has any, see docs/text_forms.md"
+        },
+    )
 
     def __post_init__(self) -> None:
         for name in ("num_groups", "max_new_tokens", "max_pairs", "worst_k"):
