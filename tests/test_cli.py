@@ -61,7 +61,9 @@ def _option_helps(capsys, command: str) -> dict[str, str]:
     return helps
 
 
-@pytest.mark.parametrize("command", ["demo", "explain", "install-metric", "mine", "score"])
+@pytest.mark.parametrize(
+    "command", ["demo", "explain", "install-metric", "mine", "score", "validity"]
+)
 def test_help_shows_each_default_once(command, capsys):
     helps = _option_helps(capsys, command)
     assert "--help" in helps and len(helps) >= 3  # the help was read
@@ -318,3 +320,19 @@ def test_demo_scores_a_faithful_and_an_unfaithful_qags_summary(toy_scorer, monke
     else:
         order = "above" if first > second else "not above"
         assert f"QUALS puts the faithful summary {order} the unfaithful one." in out
+
+
+def test_the_demo_closing_sentence_follows_the_stored_scores(monkeypatch):
+    """No fixed text: the odds come from the package's stored scores of every QAGS summary."""
+    from quals_hf import benchmark_data, cli, load_qags
+
+    shipped = cli._demo_odds()
+    assert "% of " in shipped and "CNNDM" in shipped and "XSUM" in shipped
+
+    def perfect(name):  # every faithful summary above every unfaithful one
+        data = load_qags(name)
+        return dict(zip(data["id"], data["consistency"]))
+
+    monkeypatch.setattr(benchmark_data, "stored_quals_scores", perfect)
+    ordered = cli._demo_odds()
+    assert ordered.count("100.0% of ") == 2 and ordered != shipped

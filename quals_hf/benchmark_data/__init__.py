@@ -46,4 +46,15 @@ def load_qags(name: str) -> datasets.Dataset:
     return datasets.Dataset.from_dict(columns, features=_FEATURES)
 
 
-__all__ = ["QAGS_NAMES", "load_qags"]
+def stored_quals_scores(name: str) -> dict[int, float]:
+    """The package's QUALS score of every summary of a QAGS set, by ``id``, as measured with
+    the package's QAGen (fp32, the paper's settings) and stored in the repository's
+    benchmarks/results/ (``qags/quals_scores.json`` is copied from there by
+    ``python benchmarks/report.py``; its ``about`` names the run). NaN where no pair survived."""
+    if name not in QAGS_NAMES:
+        raise ValueError(f"unknown QAGS set {name!r}; valid names: {', '.join(QAGS_NAMES)}")
+    stored = json.loads((QAGS_DIR / "quals_scores.json").read_text(encoding="utf-8"))
+    return {int(i): float("nan") if v is None else float(v) for i, v in stored[name].items()}
+
+
+__all__ = ["QAGS_NAMES", "load_qags", "stored_quals_scores"]

@@ -4,13 +4,13 @@ in. Building the parser imports no model or data library, so ``quals-hf --help``
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..core.fields import given_fields
 from .sets import FORMS, SET_TITLES
 
 
@@ -28,15 +28,6 @@ def parse_n(items: Sequence[str]) -> dict[str, int]:
 def per_set(limits: dict[str, int], sets: Sequence[str]) -> dict[str, int | None]:
     """`parse_n`'s limits for each of ``sets``."""
     return {name: limits.get(name, limits.get("all")) for name in sets}
-
-
-def quals_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """The `QualsConfig` fields given as options (``--num-groups 30``: attributes of ``args``
-    named after the fields and not None; the shell adds them from the dataclass)."""
-    from ..scoring.scorer import QualsConfig
-
-    values = {f.name: getattr(args, f.name, None) for f in dataclasses.fields(QualsConfig)}
-    return {name: value for name, value in values.items() if value is not None}
 
 
 def validity_options(p: argparse.ArgumentParser) -> None:
@@ -95,7 +86,9 @@ def validity_options(p: argparse.ArgumentParser) -> None:
 
 
 def _scorer(args: argparse.Namespace) -> Any:
-    from ..scoring.scorer import QualsScorer
+    """The `QualsScorer` of the options, with the `QualsConfig` fields given (``--num-groups
+    30``; the shell makes those options from the dataclass)."""
+    from ..scoring.scorer import QualsConfig, QualsScorer
 
     return QualsScorer.from_pretrained(
         args.qagen,
@@ -104,7 +97,7 @@ def _scorer(args: argparse.Namespace) -> Any:
         dtype=args.dtype,
         batch_size=args.batch_size,
         progress=False,
-        **quals_overrides(args),
+        **given_fields(args, QualsConfig),
     )
 
 

@@ -305,7 +305,7 @@ def _settings(run: _Run, likelihood: Any) -> dict[str, Any]:
         fp = meta.get("fingerprint", {})
         found = {"qagen": meta.get("qagen"), "dtype": fp.get("dtype", "fp32")}
         found |= {"num_groups": fp.get("num_groups", 60), "config": fp.get("config", {})}
-        return {**found, "machine": machine("cpu")}
+        return {**found, "machine": meta.get("machine") or machine("cpu")}  # where it ran
     return {"metric": run.metric.label, "machine": machine("cpu")}
 
 
