@@ -26,7 +26,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from quals_hf import QualsConfig
+from quals_hf import QualsConfig, ValidityResult, measure_validity
 from quals_hf.benchmark_data import QAGS_NAMES, load_qags
 from quals_hf.evaluation import (
     SET_TITLES,
@@ -37,6 +37,7 @@ from quals_hf.evaluation import (
     rouge2_precision_fn,
     word_share,
 )
+from quals_hf.evaluation import report as validity_report
 from quals_hf.scoring.pair_quality import PAIR_FLAWS, flaw_shares, pair_flaws
 from quals_hf.scoring.pairs import PairScore
 
@@ -48,7 +49,15 @@ BLOCK = re.compile(
     r"(?P<close><!-- /results:(?P=name) -->)",
     re.S,
 )
-QAGENS = {"qagen-v1": "v1 (shipped)", "qagen-v2": "v2 (candidate)"}
+QAGENS = {
+    "qagen-v1": "v1, 4.x search",
+    "qagen-v2": "v2 candidate, 4.x search",
+    "qagen-v1-search2": "v1, search that lets answers end (shipped)",
+}
+# the package's QAGen and search on the summaries as QAGS wrote them: the run that
+# `quals-hf demo` and the README quote, copied into the package by `package_scores`
+SHIPPED_RUN = "qagen-v1-search2_text"
+PACKAGE_SCORES = ROOT / "quals_hf" / "benchmark_data" / "qags" / "quals_scores.json"
 FORMS = {"text": "as written", "lower-ptb": "lower-cased, PTB-tokenized"}
 
 
@@ -266,7 +275,59 @@ def signal() -> str:
     return table(head, rows)
 
 
+@cache
+def shipped_validity() -> ValidityResult:
+    """`SHIPPED_RUN` on every QAGS summary, beside the word-overlap baselines (stored rows)."""
+    folder = RESULTS / "validity" / SHIPPED_RUN
+    return measure_validity("quals", stored=True, out=folder, progress=False)
+
+
+def _shipped(render: Callable[[ValidityResult], str]) -> Callable[[], str]:
+    """A table of docs/validity.md: ``render`` (quals_hf.evaluation.report) of the shipped run."""
+    return lambda: render(shipped_validity()).rstrip("\n") + "\n"
+
+
+def validity_table(result: ValidityResult) -> str:
+    """The correlation table with the sources of its published rows."""
+    refs = enumerate(validity_report.REFERENCES, start=1)
+    sources = "\n".join(f"{k}. {ref['source']}" for k, ref in refs)
+    return f"{validity_report.table(result)}\n\nSources of the published rows:\n\n{sources}\n"
+
+
+def strengths() -> str:
+    """The README's summary: QUALS with the package's QAGen beside the best word-overlap
+    baseline of each set, Pearson and how often a faithful summary scores above an unfaithful
+    one (the comparison the demo shows once)."""
+    result = shipped_validity()
+    labels = dict((column, label) for label, column in result.rows)
+    baselines = ("rouge2_p", "word_share", "bigram_share")
+    quals_cells, base_cells, quals_share, base_share = [], [], [], []
+    for name in QAGS_NAMES:
+        found = result.sets[name]
+        best = max(baselines, key=lambda c: found.corr[c]["pearson"]["r"])
+        quals_cells.append(interval(found.corr["quals"]))
+        base_cells.append(f"{interval(found.corr[best])} ({labels[best]})")
+        for column, shares in (("quals", quals_share), (best, base_share)):
+            shares.append(
+                pct(faithful_above_unfaithful(found.columns[column], found.human)["share"])
+            )
+    n = " / ".join(str(len(result.sets[name].ids)) for name in QAGS_NAMES)
+    head = ["", "QAGS-CNNDM Pearson x100 [95%]", "QAGS-XSum Pearson x100 [95%]"]
+    head.append(f"faithful above unfaithful (CNNDM / XSum; {n} summaries)")
+    rows = [
+        ["QUALS, the package's QAGen", *quals_cells, " / ".join(quals_share)],
+        ["best word-overlap baseline", *base_cells, " / ".join(base_share)],
+    ]
+    return table(head, rows)
+
+
 TABLES: dict[str, Callable[[], str]] = {
+    "validity": _shipped(validity_table),
+    "validity-stats": _shipped(validity_report.extra_lines),
+    "validity-options": _shipped(validity_report.option_table),
+    "validity-variants": _shipped(validity_report.variants_table),
+    "validity-worst": _shipped(validity_report.worst_lines),
+    "strengths": strengths,
     "signal": signal,
     "pair-quality": pair_quality,
     "text-forms": text_forms,
@@ -290,6 +351,19 @@ def render(text: str, page: str = "") -> str:
     return BLOCK.sub(fill, text)
 
 
+def package_scores() -> str:
+    """The QUALS score of every QAGS summary in `SHIPPED_RUN`, as the JSON file that the
+    package ships (`quals_hf.benchmark_data.stored_quals_scores`): the demo's closing sentence
+    is computed from it, never written by hand."""
+    run = validity_runs()[SHIPPED_RUN]
+    scores = {
+        name: {str(i): run["rows"][name][i]["quals"] for i in sorted(run["rows"][name])}
+        for name in QAGS_NAMES
+    }
+    about = {"run": f"benchmarks/results/validity/{SHIPPED_RUN}", **run["meta"]["fingerprint"]}
+    return json.dumps({"about": about, **scores}, indent=0) + "\n"
+
+
 def stale_tables(pages: list[Path] = PAGES) -> list[str]:
     """``page: table`` for every table whose text differs from what the stored rows give."""
     stale = []
@@ -301,15 +375,31 @@ def stale_tables(pages: list[Path] = PAGES) -> list[str]:
     return stale
 
 
+def _package_scores_current() -> bool:
+    return PACKAGE_SCORES.is_file() and PACKAGE_SCORES.read_text(encoding="utf-8") == (
+        package_scores()
+    )
+
+
+def stale() -> list[str]:
+    """Every stale table (`stale_tables`) and the package's copy of the shipped run's scores
+    when it differs from the stored rows."""
+    package = [] if _package_scores_current() else [str(PACKAGE_SCORES.relative_to(ROOT))]
+    return stale_tables() + package
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if stale")
     args = parser.parse_args(argv)
     if args.check:
-        stale = stale_tables()
-        for item in stale:
+        found = stale()
+        for item in found:
             print(f"stale: {item}")
-        return 1 if stale else 0
+        return 1 if found else 0
+    if not _package_scores_current():
+        PACKAGE_SCORES.write_text(package_scores(), encoding="utf-8")
+        print(f"rewrote {PACKAGE_SCORES.relative_to(ROOT)}")
     for page in PAGES:
         text = page.read_text(encoding="utf-8")
         new = render(text, page.name)

@@ -7,7 +7,19 @@ def test_every_results_table_in_the_docs_matches_the_stored_rows(load_benchmark)
     report = load_benchmark("report")
     placed = {m["name"] for p in report.PAGES for m in report.BLOCK.finditer(p.read_text())}
     assert placed == set(report.TABLES)  # each table is shown somewhere, and only known ones
-    assert report.stale_tables() == [], "run: python benchmarks/report.py"
+    assert report.stale() == [], "run: python benchmarks/report.py"
+
+
+def test_the_package_ships_the_stored_scores_of_its_qagen(load_benchmark):
+    """The demo's closing sentence reads `stored_quals_scores`: it must be the stored run."""
+    from quals_hf.benchmark_data import QAGS_NAMES, load_qags, stored_quals_scores
+
+    report = load_benchmark("report")
+    rows = report.validity_runs()[report.SHIPPED_RUN]["rows"]
+    for name in QAGS_NAMES:
+        scores = stored_quals_scores(name)
+        assert sorted(scores) == list(load_qags(name)["id"])  # every summary of the set
+        assert all(scores[i] == rows[name][i]["quals"] for i in scores)
 
 
 def test_a_changed_number_or_an_unknown_table_is_found(load_benchmark, tmp_path):
