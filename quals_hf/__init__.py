@@ -1,7 +1,8 @@
 """quals_hf: QUALS factual-consistency scoring and ConSeq training for the Hugging Face stack."""
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .core.lazy import lazy_exports
 
 if TYPE_CHECKING:  # what the lazy loader below returns, for type checkers and IDEs
     from .benchmark_data import QAGS_NAMES, load_qags
@@ -91,17 +92,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name on first use: ``quals-hf --help`` and light imports stay fast."""
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'quals_hf' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 __version__ = "0.1.0"

@@ -10,8 +10,9 @@ Imports `quals_hf.core`, `quals_hf.qagen`, `quals_hf.scoring` and `quals_hf.benc
 names load on first use, so that building the command line stays light.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..core.lazy import lazy_exports
 
 if TYPE_CHECKING:  # what the lazy loader below returns, for type checkers and IDEs
     from .baselines import bigram_share, lexical_columns, rouge2_precision_fn, word_share, words
@@ -76,17 +77,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name on first use."""
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'quals_hf.evaluation' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [
