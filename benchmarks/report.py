@@ -322,17 +322,17 @@ def strengths() -> str:
 
 
 TABLES: dict[str, Callable[[], str]] = {
+    "signal": signal,
+    "pair-quality": pair_quality,
+    "text-forms": text_forms,
+    "validity-sample": validity_sample,
+    "seconds-per-summary": seconds_per_summary,
     "validity": _shipped(validity_table),
     "validity-stats": _shipped(validity_report.extra_lines),
     "validity-options": _shipped(validity_report.option_table),
     "validity-variants": _shipped(validity_report.variants_table),
     "validity-worst": _shipped(validity_report.worst_lines),
     "strengths": strengths,
-    "signal": signal,
-    "pair-quality": pair_quality,
-    "text-forms": text_forms,
-    "validity-sample": validity_sample,
-    "seconds-per-summary": seconds_per_summary,
 }
 
 
