@@ -26,7 +26,8 @@ class LikelihoodBaseline:
     Args:
         model: a causal LM (a decoder-only QAGen).
         tokenizer: its tokenizer.
-        prefix, suffix: the QAGen format's ``input_prefix`` and ``input_suffix``.
+        prefix: the QAGen format's ``input_prefix`` (text before the source).
+        suffix: the QAGen format's ``input_suffix`` (text after the source).
         max_tokens: the longest prompt + summary read.
     """
 
