@@ -383,7 +383,7 @@ class QualsScorer:
     def _search(self, inputs: list[list[int]]) -> list[DiverseBeamOutput]:
         """Diverse beam search on each input, read once by the backend."""
         state = self.backend.read_lists(inputs)
-        return diverse_beam_search(self.model, state=state, **self.config.search_kwargs())
+        return diverse_beam_search(self.backend, state=state, **self.config.search_kwargs())
 
     def _pairs_from_search(
         self, summary: str, out: DiverseBeamOutput
