@@ -26,6 +26,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import report_conseq
+import report_speed
+import report_squad
+from markdown import interval, pct, table
+
 from quals_hf import QualsConfig, ValidityResult, measure_validity
 from quals_hf.benchmark_data import QAGS_NAMES, load_qags
 from quals_hf.evaluation import (
@@ -43,7 +48,11 @@ from quals_hf.scoring.pairs import PairScore
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
-PAGES = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
+PAGES = [
+    *sorted((ROOT / "docs").glob("*.md")),
+    ROOT / "README.md",
+    ROOT / "quals_hf" / "default_qagen" / "README.md",  # the model card
+]
 BLOCK = re.compile(
     r"(?P<open><!-- results:(?P<name>[\w-]+) -->\n)(?P<body>.*?)"
     r"(?P<close><!-- /results:(?P=name) -->)",
@@ -99,23 +108,6 @@ def common_ids(runs: list[str], name: str) -> list[int]:
 def quals(run: str, name: str, ids: list[int]) -> list[float]:
     rows = validity_runs()[run]["rows"][name]
     return [math.nan if rows[i]["quals"] is None else float(rows[i]["quals"]) for i in ids]
-
-
-def pct(value: float) -> str:
-    return "n/a" if math.isnan(value) else f"{100 * value:.1f}%"
-
-
-def interval(c: dict[str, Any] | None, kind: str = "pearson") -> str:
-    if c is None or c.get(kind) is None:
-        return "n/a"
-    v = c[kind]
-    return f"{100 * v['r']:.1f} [{100 * v['low']:.1f}, {100 * v['high']:.1f}]"
-
-
-def table(head: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------- tables
@@ -333,6 +325,9 @@ TABLES: dict[str, Callable[[], str]] = {
     "validity-variants": _shipped(validity_report.variants_table),
     "validity-worst": _shipped(validity_report.worst_lines),
     "strengths": strengths,
+    **report_conseq.TABLES,
+    **report_speed.TABLES,
+    **report_squad.TABLES,
 }
 
 

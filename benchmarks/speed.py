@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import gzip
+import json
 import platform
 import re
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -303,6 +306,42 @@ class PhaseTimer:
             )
 
 
+def store_row(
+    args: argparse.Namespace,
+    device: torch.device,
+    floor: float,
+    per_summary: float,
+    pairs: float,
+) -> None:
+    """Append one repeat's seconds to ``args.rows`` (gzipped JSON lines), with the machine,
+    commit and settings, so that a table of repeats can be recomputed (`benchmarks/report.py`)."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent,
+    ).stdout.strip()
+    row = {
+        "label": args.label,
+        "commit": commit,
+        "date": datetime.date.today().isoformat(),
+        "machine": machine(device),
+        "torch": torch.__version__,
+        "qagen": str(args.qagen),
+        "data": args.data,
+        "n": args.n,
+        "dtype": args.dtype,
+        "batch_size": args.batch_size,
+        "num_groups": args.num_groups,
+        "floor_s": floor,
+        "quals_s": per_summary,
+        "pairs_per_summary": pairs,
+    }
+    args.rows.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(args.rows, "at") as f:  # one gzip member per row: a crash loses at most one
+        f.write(json.dumps(row) + "\n")
+
+
 def floor_read_seconds(scorer: QualsScorer, sources: list[str], summaries: list[str]) -> float:
     """Seconds of one teacher-forced read of each source prompt followed by its summary (the
     logits of the summary part only), in batches of the scorer's size: every QUALS must read
@@ -345,6 +384,8 @@ def profile_real_qagen(args: argparse.Namespace) -> str:
         before = watch.seconds.get("total", 0.0)
         out = watch.time("total", quals.score, sources, summaries)
         totals.append(watch.seconds["total"] - before)
+        if args.rows:
+            store_row(args, device, floors[-1], totals[-1] / args.n, sum(out.num_pairs) / args.n)
     floor, per_summary = statistics.median(floors), statistics.median(totals) / args.n
     seconds = dict(watch.seconds)  # before the FLOP count runs the (still timed) model again
     counted = min(2, args.n)
@@ -468,6 +509,12 @@ def main() -> None:
         help="profile QUALS with a trained QAGen (QUALS only): a folder, or no value for the "
         "package's QAGen",
     )
+    parser.add_argument(
+        "--rows",
+        type=Path,
+        help="with --qagen: append each repeat's seconds to this .jsonl.gz (with the machine)",
+    )
+    parser.add_argument("--label", default="", help="with --rows: a name for these rows")
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
