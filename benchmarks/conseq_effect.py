@@ -49,6 +49,7 @@ from typing import Any
 
 import torch
 from datasets import Dataset
+from machine import describe
 from transformers import (
     BartForConditionalGeneration,
     DataCollatorForSeq2Seq,
@@ -75,6 +76,8 @@ from quals_hf.toy.unfaithful import (
     make_unfaithful_examples,
 )
 
+# where a row was measured: trained weights, and so the effect, depend on the CPU's float kernels
+MACHINE = describe()
 ARMS = ("mle", "conseq-quals", "conseq-rouge", "conseq-remine")
 TEST_SEED = 90_000  # the unseen stories: the same for every seed and arm
 # the settings that make the MLE summarizer: its checkpoint is kept and reused by these
@@ -397,6 +400,8 @@ def run(
                 "setting": key,
                 "seed": seed,
                 "arm": arm,
+                "machine": MACHINE,
+                "date": date.today().isoformat(),
                 **info,
                 **evaluate_model(model, tokenizer, test, scorer),
             }

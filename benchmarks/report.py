@@ -29,7 +29,7 @@ from typing import Any
 import report_conseq
 import report_speed
 import report_squad
-from markdown import interval, pct, table
+from markdown_table import interval, pct, table
 
 from quals_hf import QualsConfig, ValidityResult, measure_validity
 from quals_hf.benchmark_data import QAGS_NAMES, load_qags

@@ -22,7 +22,6 @@ import argparse
 import datetime
 import gzip
 import json
-import platform
 import re
 import statistics
 import subprocess
@@ -42,6 +41,7 @@ from transformers import (
 )
 
 sys.path.insert(0, str(Path(__file__).parent))
+from machine import cpu
 from naive_quals import naive_quals
 
 from quals_hf import QAPair, QualsScorer, load_qags
@@ -462,8 +462,7 @@ def report(args, rows, flops_per_summary: float, peak: float) -> str:
 def machine(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    cpu = platform.processor() or platform.machine()
-    return f"{cpu}, {torch.get_num_threads()} CPU threads"
+    return f"{cpu()}, {torch.get_num_threads()} torch threads"
 
 
 def write_section(path: Path, heading: str, body: str) -> None:
