@@ -7,13 +7,14 @@ weights write no parsable text, so the work is pinned to realistic amounts: QUAL
 10 best of its 60 hypotheses, all 20 tokens long; QAGS asks 10 questions of 12 tokens per
 summary and keeps them all.
 
-    python benchmarks/speed.py --size small --n 4        # smoke check: under a minute on CPU
-    python benchmarks/speed.py --size base --n 8 --write docs/benchmarks.md
-    python benchmarks/speed.py --size large --n 64 --dtype bf16 --write docs/benchmarks.md  # GPU
+    ROWS=benchmarks/results/speed/random_bart.jsonl.gz
+    python benchmarks/speed.py --size small --n 4 --rows $ROWS   # smoke check: about a minute
+    python benchmarks/speed.py --size base --n 8 --rows $ROWS
 
-Prints a markdown table (and with --write, puts it into that file under a heading naming the
-size and device): summaries per second, peak memory, the ratios, QUALS' split between search
-and scoring, and QUALS' achieved FLOP/s against a plain matmul on the same machine.
+Prints a markdown table: seconds per summary, peak memory, the ratios, QUALS' share of time in
+the scoring passes, and each method's achieved FLOP/s against a plain matmul on the same
+machine. ``--rows`` appends one row per method to a .jsonl.gz (``--qagen``: one per repeat),
+from which `benchmarks/report.py` renders the tables of docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from tokenizers import ByteLevelBPETokenizer, processors
@@ -41,6 +43,7 @@ from transformers import (
 )
 
 sys.path.insert(0, str(Path(__file__).parent))
+import report_speed
 from machine import cpu
 from naive_quals import naive_quals
 
@@ -226,24 +229,24 @@ def run(args: argparse.Namespace) -> str:
         max_question_tokens=QUESTION_TOKENS,
         answer_match_f1=0.0,  # keep every question: random weights answer at random
     )
-    methods = {
-        "QUALS (quals_hf)": lambda: quals.score(sources, summaries).scores,
-        "QAGS, batched (quals_hf.qags)": lambda: qags.score(sources, summaries).scores,
-        "QUALS, naive reference-style": lambda: naive_quals(quals, sources, summaries),
+    methods = {  # each scores the first k summaries
+        "QUALS (quals_hf)": lambda k: quals.score(sources[:k], summaries[:k]).scores,
+        "QAGS, batched (quals_hf.qags)": lambda k: qags.score(sources[:k], summaries[:k]).scores,
+        "QUALS, naive reference-style": lambda k: naive_quals(quals, sources[:k], summaries[:k]),
     }
     if args.skip_naive:
         del methods["QUALS, naive reference-style"]
 
     warm = min(2, args.n)  # first calls pay for allocations and kernel selection
-    quals.score(sources[:warm], summaries[:warm])
-    qags.score(sources[:warm], summaries[:warm])
-    rows, results = {}, {}
+    methods["QUALS (quals_hf)"](warm)
+    methods["QAGS, batched (quals_hf.qags)"](warm)
+    timed, results = {}, {}
     for name, fn in methods.items():
         watch.seconds.clear()
         peak_memory_reset(device)
-        results[name] = watch.time("total", fn)
-        rows[name] = (watch.seconds["total"], peak_memory_gib(device), dict(watch.seconds))
-        print(f"{name}: {rows[name][0]:.1f} s", file=sys.stderr)
+        results[name] = watch.time("total", fn, args.n)
+        timed[name] = (dict(watch.seconds), peak_memory_gib(device))
+        print(f"{name}: {watch.seconds['total']:.1f} s", file=sys.stderr)
 
     if "QUALS, naive reference-style" in results:
         gap = max(
@@ -256,11 +259,16 @@ def run(args: argparse.Namespace) -> str:
             raise SystemExit(f"naive and batched QUALS disagree by {gap:.2e} > {tolerance}")
 
     counted = min(args.batch_size, args.n)
-    with FlopCounterMode(display=False) as counter:
-        quals.score(sources[:counted], summaries[:counted])
-    flops_per_summary = counter.get_total_flops() / counted
-    peak = matmul_flops_per_s(device, dtype)
-    return report(args, rows, flops_per_summary, peak)
+    flops = {}
+    for name, fn in methods.items():  # each method's work on the first `counted` summaries
+        with FlopCounterMode(display=False) as counter:
+            fn(counted)
+        flops[name] = counter.get_total_flops()
+    matmul = matmul_flops_per_s(device, dtype)
+    rows = method_rows(args, device, timed, flops, counted, matmul)
+    for row in rows:
+        store_row(args.rows, row)
+    return report(rows)
 
 
 class PhaseTimer:
@@ -306,39 +314,36 @@ class PhaseTimer:
             )
 
 
-def store_row(
-    args: argparse.Namespace,
-    device: torch.device,
-    floor: float,
-    per_summary: float,
-    pairs: float,
-) -> None:
-    """Append one repeat's seconds to ``args.rows`` (gzipped JSON lines), with the machine,
-    commit and settings, so that a table of repeats can be recomputed (`benchmarks/report.py`)."""
+def stamped(args: argparse.Namespace, device: torch.device, **fields: Any) -> dict[str, Any]:
+    """A row of measurements ``fields`` after the label, commit, date, machine and the settings
+    both modes share, so that `benchmarks/report.py` can recompute the tables of
+    docs/benchmarks.md from it."""
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"],
         capture_output=True,
         text=True,
         cwd=Path(__file__).parent,
     ).stdout.strip()
-    row = {
+    return {
         "label": args.label,
         "commit": commit,
         "date": datetime.date.today().isoformat(),
         "machine": machine(device),
         "torch": torch.__version__,
-        "qagen": str(args.qagen),
         "data": args.data,
         "n": args.n,
         "dtype": args.dtype,
         "batch_size": args.batch_size,
-        "num_groups": args.num_groups,
-        "floor_s": floor,
-        "quals_s": per_summary,
-        "pairs_per_summary": pairs,
+        **fields,
     }
-    args.rows.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(args.rows, "at") as f:  # one gzip member per row: a crash loses at most one
+
+
+def store_row(path: Path | None, row: dict[str, Any]) -> None:
+    """Append ``row`` to ``path`` (gzipped JSON lines; nothing when ``path`` is None)."""
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "at") as f:  # one gzip member per row: a crash loses at most one
         f.write(json.dumps(row) + "\n")
 
 
@@ -384,8 +389,16 @@ def profile_real_qagen(args: argparse.Namespace) -> str:
         before = watch.seconds.get("total", 0.0)
         out = watch.time("total", quals.score, sources, summaries)
         totals.append(watch.seconds["total"] - before)
-        if args.rows:
-            store_row(args, device, floors[-1], totals[-1] / args.n, sum(out.num_pairs) / args.n)
+        row = stamped(
+            args,
+            device,
+            qagen=str(args.qagen),
+            num_groups=args.num_groups,
+            floor_s=floors[-1],
+            quals_s=totals[-1] / args.n,
+            pairs_per_summary=sum(out.num_pairs) / args.n,
+        )
+        store_row(args.rows, row)
     floor, per_summary = statistics.median(floors), statistics.median(totals) / args.n
     seconds = dict(watch.seconds)  # before the FLOP count runs the (still timed) model again
     counted = min(2, args.n)
@@ -420,43 +433,65 @@ def profile_real_qagen(args: argparse.Namespace) -> str:
     )
 
 
-def report(args, rows, flops_per_summary: float, peak: float) -> str:
-    quals_s, _, quals_parts = rows["QUALS (quals_hf)"]
-    rate = args.n / quals_s
-    achieved = flops_per_summary * rate
-    scoring_share = quals_parts.get("scoring", 0.0) / quals_s
-    lines = [
-        "| method | summaries/s | s per summary | peak memory (GiB) | QUALS is N× faster |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for name, (seconds, memory, _) in rows.items():
-        lines.append(
-            f"| {name} | {args.n / seconds:.2f} | {seconds / args.n:.3f} | {memory:.2f} "
-            f"| {seconds / quals_s:.1f} |"
+def method_rows(
+    args: argparse.Namespace,
+    device: torch.device,
+    timed: dict[str, tuple[dict[str, float], float]],
+    flops: dict[str, float],
+    counted: int,
+    matmul: float,
+) -> list[dict[str, Any]]:
+    """One row per method (`stamped`): seconds, peak memory, how many times QUALS' time it
+    took, the share of its time in QUALS' scoring passes (QUALS only), its FLOPs per summary
+    (counted on the first ``counted`` summaries) and achieved FLOP/s beside the plain-matmul
+    rate ``matmul``."""
+    quals_s = timed["QUALS (quals_hf)"][0]["total"]
+    rows = []
+    for name, (seconds, memory) in timed.items():
+        total, per_summary = seconds["total"], flops[name] / counted
+        rows.append(
+            stamped(
+                args,
+                device,
+                size=args.size,
+                method=name,
+                seconds=total,
+                s_per_summary=total / args.n,
+                peak_memory_gib=memory,
+                quals_faster=total / quals_s,
+                scoring_share=seconds["scoring"] / total if "scoring" in seconds else None,
+                gflop_per_summary=per_summary / 1e9,
+                achieved_gflop_s=per_summary * args.n / total / 1e9,
+                matmul_gflop_s=matmul / 1e9,
+            )
         )
-    qags_ratio = rows["QAGS, batched (quals_hf.qags)"][0] / quals_s
-    naive = rows.get("QUALS, naive reference-style")
+    return rows
+
+
+def report(rows: list[dict[str, Any]]) -> str:
+    """The rows as docs/benchmarks.md shows them, then the targets they meet or miss."""
+    by_method = {row["method"]: row for row in rows}
+    quals = by_method["QUALS (quals_hf)"]
+    qags_ratio = by_method["QAGS, batched (quals_hf.qags)"]["quals_faster"]
+    of_matmul = quals["achieved_gflop_s"] / quals["matmul_gflop_s"]
+    scoring = quals["scoring_share"]
     targets = [
         ("QUALS ≥ 2× batched QAGS", qags_ratio >= 2, f"{qags_ratio:.1f}×"),
-        ("scoring ≤ 25% of QUALS time", scoring_share <= 0.25, f"{scoring_share:.0%}"),
-        ("QUALS ≥ 30% of matmul FLOP/s", achieved >= 0.3 * peak, f"{achieved / peak:.0%}"),
+        ("scoring ≤ 25% of QUALS time", scoring <= 0.25, f"{scoring:.0%}"),
+        ("QUALS ≥ 30% of matmul FLOP/s", of_matmul >= 0.3, f"{of_matmul:.0%}"),
     ]
+    naive = by_method.get("QUALS, naive reference-style")
     if naive:
-        ratio = naive[0] / quals_s
+        ratio = naive["quals_faster"]
         targets.insert(1, ("QUALS ≥ 5× naive QUALS", ratio >= 5, f"{ratio:.1f}×"))
-    lines += [
-        "",
-        f"- QUALS time: scoring passes (lp_x) {scoring_share:.0%}, the rest "
-        f"{1 - scoring_share:.0%} (search, which also gives lp_y; encoding; pair selection)",
-        f"- QUALS work: {flops_per_summary / 1e9:.1f} GFLOP per summary, achieved "
-        f"{achieved / 1e9:.1f} GFLOP/s; plain {args.dtype} matmul on this machine "
-        f"{peak / 1e9:.1f} GFLOP/s ({achieved / peak:.0%})",
-        "",
-        "| target | measured | met |",
-        "|---|---:|:---:|",
-        *(f"| {t} | {m} | {'yes' if ok else 'no'} |" for t, ok, m in targets),
-    ]
-    return "\n".join(lines)
+    return "\n".join(
+        [
+            report_speed.random_bart_table(rows),
+            "| target | measured | met |",
+            "|---|---:|:---:|",
+            *(f"| {t} | {m} | {'yes' if ok else 'no'} |" for t, ok, m in targets),
+        ]
+    )
 
 
 def machine(device: torch.device) -> str:
@@ -511,7 +546,8 @@ def main() -> None:
     parser.add_argument(
         "--rows",
         type=Path,
-        help="with --qagen: append each repeat's seconds to this .jsonl.gz (with the machine)",
+        help="append the measurements to this .jsonl.gz (with the machine): one row per method, "
+        "with --qagen one per repeat",
     )
     parser.add_argument("--label", default="", help="with --rows: a name for these rows")
     args = parser.parse_args()
