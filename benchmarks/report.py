@@ -5,7 +5,9 @@ benchmarks/results/ without running a model.
     python benchmarks/report.py --check  # exit 1, naming each table that differs
 
 A table lives in a page between ``<!-- results:NAME -->`` and ``<!-- /results:NAME -->``; NAME
-is a key of `TABLES`, a function of the stored rows alone. What is stored:
+is a key of `TABLES`, a function of the stored rows alone. A number in prose quotes one cell of
+such a table: ``<!-- cell:NAME|ROW|COLUMN -->62.1<!-- /cell -->`` (`cell`), so that it is
+checked and rewritten with the table. What is stored:
 
 - ``results/validity/RUN/``: `benchmarks/validity.py` runs, one folder per QAGen, text form and
   setting (``meta.json`` says which), per-summary QUALS rows with every kept pair, its
@@ -29,6 +31,7 @@ from typing import Any
 import report_conseq
 import report_speed
 import report_squad
+import report_toy
 from markdown_table import interval, pct, table
 
 from quals_hf import QualsConfig, ValidityResult, measure_validity
@@ -57,6 +60,10 @@ BLOCK = re.compile(
     r"(?P<open><!-- results:(?P<name>[\w-]+) -->\n)(?P<body>.*?)"
     r"(?P<close><!-- /results:(?P=name) -->)",
     re.S,
+)
+# a number in prose that quotes a table's cell (`cell`)
+CELL = re.compile(
+    r"(?P<open><!-- cell:(?P<ref>[^>]+?) -->)(?P<body>[^<]*)(?P<close><!-- /cell -->)"
 )
 QAGENS = {
     "qagen-v1": "v1, 4.x search",
@@ -328,22 +335,43 @@ TABLES: dict[str, Callable[[], str]] = {
     **report_conseq.TABLES,
     **report_speed.TABLES,
     **report_squad.TABLES,
+    **report_toy.TABLES,
 }
 
 
 # ---------------------------------------------------------------- pages
 
 
+@cache
+def rendered(name: str, page: str = "") -> str:
+    """The table ``name`` of `TABLES`, computed once per run."""
+    if name not in TABLES:
+        raise KeyError(f"{page}: unknown results table {name!r}; known: {', '.join(TABLES)}")
+    return TABLES[name]()
+
+
+def cell(ref: str, page: str = "") -> str:
+    """The cell ``TABLE|ROW|COLUMN`` of a results table, for a number quoted in prose: ROW is
+    one or more cells of the row, joined by ``;`` (every one must be in the row, and exactly
+    one row must have them all), COLUMN the column's header; bold marks are dropped. A fourth
+    part ``first`` quotes the cell's first word (``62.1`` of ``62.1 [53.1, 69.6]``)."""
+    name, row_key, column, *part = ref.split("|")
+    lines = [line for line in rendered(name, page).splitlines() if line.startswith("|")]
+    cells = [[c.strip().strip("*") for c in line.strip("|").split(" | ")] for line in lines]
+    head, body = cells[0], cells[2:]
+    wanted = row_key.split(";")
+    found = [row for row in body if all(w in row for w in wanted)]
+    if column not in head or len(found) != 1:
+        raise KeyError(f"{page}: cell {ref!r}: {len(found)} rows match; columns: {head}")
+    value = found[0][head.index(column)]
+    return value.split()[0] if part == ["first"] else value
+
+
 def render(text: str, page: str = "") -> str:
-    """``text`` with every results block replaced by its table."""
-
-    def fill(match: re.Match) -> str:
-        name = match["name"]
-        if name not in TABLES:
-            raise KeyError(f"{page}: unknown results table {name!r}; known: {', '.join(TABLES)}")
-        return match["open"] + TABLES[name]() + match["close"]
-
-    return BLOCK.sub(fill, text)
+    """``text`` with every results block replaced by its table and every quoted cell by the
+    cell's current value."""
+    text = BLOCK.sub(lambda m: m["open"] + rendered(m["name"], page) + m["close"], text)
+    return CELL.sub(lambda m: m["open"] + cell(m["ref"], page) + m["close"], text)
 
 
 def package_scores() -> str:
@@ -367,6 +395,9 @@ def stale_tables(pages: list[Path] = PAGES) -> list[str]:
         for match in BLOCK.finditer(text):
             if render(match[0], page.name) != match[0]:
                 stale.append(f"{page.name}: {match['name']}")
+        for match in CELL.finditer(text):
+            if render(match[0], page.name) != match[0]:
+                stale.append(f"{page.name}: cell {match['ref']}")
     return stale
 
 
