@@ -16,20 +16,23 @@ Each is measured on unseen stories: the hallucination rate of its greedy summari
 truth: a summary states a fact its document lacks), mean QUALS, and ROUGE-1/2/L against the
 faithful summaries; with the documents selected per mining round and the wall time.
 
-    python benchmarks/conseq_effect.py --setting paper --seeds 0 1 2 3 4 5 6 7 8 9 --threads 1
-    python benchmarks/conseq_effect.py --setting paper --seeds 0 1 2 3 4 5 6 7 8 9 --threads 2
-    python benchmarks/conseq_effect.py --setting recommended --seeds 0 1 2 --threads 1
-    python benchmarks/conseq_effect.py --seeds 0 --quick  # a smoke run (about 2.5 minutes)
+    python benchmarks/conseq_effect.py --setting recommended --arms mle conseq-quals \
+        --seeds 0 1 2 3 4 5 6 7 8 9 --threads 1  # -> results/conseq/recommended_t1.jsonl
+    python benchmarks/conseq_effect.py --setting paper --arms mle conseq-quals conseq-rouge \
+        --seeds 0 1 2 3 4 5 6 7 8 9 --threads 1  # -> results/conseq/paper_t1.jsonl
+    python benchmarks/conseq_effect.py --seeds 0 --quick --threads 1 --out /tmp/quick.jsonl
     python benchmarks/conseq_effect.py --setting recommended --seeds 0 --arms conseq-quals \
         --threads 1  # tests/test_conseq_effect.py
 
 The MLE checkpoints are shared by the settings (and kept in ``--work``), so each further
 setting costs only its arms. After the rows, a table pairs every arm with the MLE control of
-the same run (seed and thread count) over all runs of the setting in ``--out``: the mean
+the same run (seed, thread count and machine) over all runs of the setting in ``--out``: the mean
 difference in hallucination rate with a 95% bootstrap interval, and how many runs improved.
 
-Results are appended per (seed, arm) to ``--out`` (JSON lines) and reused when the command is
-run again, so an interrupted run continues where it stopped.
+Results are appended per (seed, arm) to ``--out`` (JSON lines; by default
+``results/conseq/SETTING_tTHREADS.jsonl``, the rows that `benchmarks/report.py` renders into
+docs/conseq.md with `table` and `paired_table`) and reused when the command is run again, so
+an interrupted run continues where it stopped.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ import copy
 import hashlib
 import json
 import math
-import platform
+import re
 import statistics
 import time
 from dataclasses import asdict, dataclass, replace
@@ -78,6 +81,7 @@ from quals_hf.toy.unfaithful import (
 
 # where a row was measured: trained weights, and so the effect, depend on the CPU's float kernels
 MACHINE = describe()
+RESULTS = Path(__file__).resolve().parent / "results" / "conseq"  # rows benchmarks/report.py reads
 ARMS = ("mle", "conseq-quals", "conseq-rouge", "conseq-remine")
 TEST_SEED = 90_000  # the unseen stories: the same for every seed and arm
 # the settings that make the MLE summarizer: its checkpoint is kept and reused by these
@@ -365,8 +369,7 @@ def run(
     """
     out.parent.mkdir(parents=True, exist_ok=True)
     key = {**asdict(setting), "threads": torch.get_num_threads()}
-    done = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
-    done = [r for r in done if row_setting(r) == key]
+    done = [r for r in read_rows(out) if row_setting(r) == key]
     have = {(r["seed"], r["arm"]) for r in done}
     qagen, tokenizer = load_or_train_toy_qagen(qagen_dir)
     scorer = QualsScorer(qagen, tokenizer, progress=False, num_groups=setting.num_groups)
@@ -412,36 +415,103 @@ def run(
     return [r for r in done if r["seed"] in seeds and r["arm"] in ("mle-start", *arms)]
 
 
+NO_ROWS = "no stored runs\n"
+ARM_NAMES = {
+    "mle-start": "MLE checkpoint (start)",
+    "mle": "MLE, more steps (control)",
+    "conseq-quals": "ConSeq, QUALS, one round",
+    "conseq-rouge": "ConSeq, ROUGE, one round",
+    "conseq-remine": "ConSeq, QUALS, re-mined while training",
+}
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of a JSON-lines file; a last line still being written (no newline) is left out."""
+    if not path.exists():
+        return []
+    *lines, _unfinished = path.read_text().split("\n")
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def stored_rows(folder: Path = RESULTS) -> list[dict[str, Any]]:
+    """Every row of the ``*.jsonl`` files of ``folder``, file by file in name order."""
+    return [row for path in sorted(folder.glob("*.jsonl")) for row in read_rows(path)]
+
+
+SAFE = re.compile(r"\W")  # what a table name (benchmarks/report.py) cannot hold
+
+
+def setting_name(row: dict[str, Any]) -> str:
+    """The named setting a row ran with (``recommended``, ``paper``; ``-quick`` for --quick);
+    a setting of its own is named after the closest one and the fields it changed, e.g.
+    ``recommended-mle_weight-1_0``. The thread count is no part of the name."""
+    got = {k: v for k, v in row_setting(row).items() if k != "threads"}
+    candidates = []
+    for name in sorted(SETTINGS):
+        for suffix, setting in (("", SETTINGS[name]), ("-quick", replace(SETTINGS[name], **QUICK))):
+            known = asdict(setting)
+            changed = {k: v for k, v in got.items() if k not in known or known[k] != v}
+            candidates.append((len(changed), name + suffix, changed))
+    _, name, changed = min(candidates, key=lambda c: c[0])
+    return name + "".join(f"-{k}-{SAFE.sub('_', str(v))}" for k, v in sorted(changed.items()))
+
+
+def same_setting(row: dict[str, Any], setting: Setting) -> bool:
+    """Whether ``row`` ran with ``setting``, at any thread count."""
+    return {**row_setting(row), "threads": None} == {**asdict(setting), "threads": None}
+
+
+RunKey = tuple[int, int, str]  # seed, torch threads, machine: one MLE checkpoint and its arms
+
+
+def by_run(rows: list[dict[str, Any]]) -> dict[RunKey, dict[str, dict[str, Any]]]:
+    """The rows of each run (seed, thread count and machine: trained weights depend on all
+    three) by arm, in sorted run order; the first of repeated rows is kept."""
+    runs: dict[RunKey, dict[str, dict[str, Any]]] = {}
+    for r in rows:
+        key = (r["seed"], row_setting(r).get("threads", 0), r.get("machine", "?"))
+        runs.setdefault(key, {}).setdefault(r["arm"], r)
+    return dict(sorted(runs.items()))
+
+
+def run_labels(runs: list[RunKey]) -> dict[RunKey, str]:
+    """``seed/threads`` per run, with ``/mN`` (the Nth machine in sorted order) when the runs
+    come from more than one machine."""
+    machines = sorted({m for _, _, m in runs})
+    several = len(machines) > 1
+    return {
+        (seed, threads, m): f"{seed}/{threads}" + (f"/m{machines.index(m) + 1}" if several else "")
+        for seed, threads, m in runs
+    }
+
+
 def table(rows: list[dict[str, Any]]) -> str:
-    """Markdown: mean ± standard deviation over seeds, one line per arm."""
+    """Markdown: mean ± standard deviation over runs (seeds and thread counts), one line per
+    arm; rows of one setting."""
+    runs = by_run(rows)
+    if not runs:
+        return NO_ROWS
 
     def cell(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
-        values = [v * scale for v in values if not math.isnan(v)]
+        values = [v * scale for v in values if v is not None and not math.isnan(v)]
         if not values:
             return "—"
         if len(values) == 1:
             return f"{values[0]:.{digits}f}"
         return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
-    names = {
-        "mle-start": "MLE checkpoint (start)",
-        "mle": "MLE, more steps (control)",
-        "conseq-quals": "ConSeq, QUALS, one round",
-        "conseq-rouge": "ConSeq, ROUGE, one round",
-        "conseq-remine": "ConSeq, QUALS, re-mined while training",
-    }
     lines = [
-        "| arm | hallucination rate % | on documents without / with a number % | mean QUALS "
-        "| ROUGE-1 | ROUGE-2 | ROUGE-L | documents selected per round | seconds |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| arm | runs | hallucination rate % | on documents without / with a number % "
+        "| mean QUALS | ROUGE-1 | ROUGE-2 | ROUGE-L | documents selected per round | seconds |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for arm, name in names.items():
-        got = [r for r in rows if r["arm"] == arm]
+    for arm, name in ARM_NAMES.items():
+        got = [arms[arm] for arms in runs.values() if arm in arms]
         if not got:
             continue
         rounds = ["/".join(map(str, r["selected"])) for r in got]
         lines.append(
-            f"| {name} | {cell([r['hallucination'] for r in got], 100)} "
+            f"| {name} | {len(got)} | {cell([r['hallucination'] for r in got], 100)} "
             f"| {cell([r['hallucination_without_number'] for r in got], 100)} / "
             f"{cell([r['hallucination_with_number'] for r in got], 100)} "
             f"| {cell([r['quals'] for r in got], 1, 3)} "
@@ -451,53 +521,54 @@ def table(rows: list[dict[str, Any]]) -> str:
             + f" | {', '.join(rounds) if any(rounds) else '—'} "
             f"| {cell([r['seconds'] for r in got], 1, 0)} |"
         )
-    seeds = sorted({r["seed"] for r in rows})
-    return "\n".join(lines) + f"\n\n(mean ± standard deviation over seeds {seeds})"
+    seeds = sorted({seed for seed, _, _ in runs})
+    threads = sorted({t for _, t, _ in runs})
+    return (
+        "\n".join(lines) + f"\n\n(mean ± standard deviation over runs: seeds {seeds}, "
+        f"torch threads {threads})\n"
+    )
 
 
 def bootstrap_interval(values: list[float], draws: int = 10_000, seed: int = 0) -> tuple:
-    """95% percentile bootstrap interval of the mean of ``values`` (resampled with replacement)."""
+    """95% percentile bootstrap interval of the mean of ``values`` (resampled with replacement,
+    from a seeded generator: the same values give the same interval)."""
     import random
 
     rng = random.Random(seed)
-    means = sorted(statistics.mean(rng.choices(values, k=len(values))) for _ in range(draws))
+    means = sorted(statistics.fmean(rng.choices(values, k=len(values))) for _ in range(draws))
     return means[int(0.025 * draws)], means[int(0.975 * draws) - 1]
 
 
-def paired_table(out: Path, setting: Setting) -> str:
-    """Markdown: each arm minus the MLE control of the same run (seed and thread count), over
-    every run of ``setting`` in ``out``: mean difference, 95% bootstrap interval, runs improved."""
-    rows = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
-    rows = [
-        r
-        for r in rows
-        if {**row_setting(r), "threads": None} == {**asdict(setting), "threads": None}
-    ]
-    by_run = {}
-    for r in rows:
-        by_run.setdefault((r["seed"], r["setting"]["threads"]), {})[r["arm"]] = r
+def paired_table(rows: list[dict[str, Any]]) -> str:
+    """Markdown: each arm minus the MLE control of the same run (seed, thread count and
+    machine), over ``rows`` of one setting: mean difference, 95% bootstrap interval, runs
+    improved, ROUGE-2 difference and every run's difference."""
+    runs = by_run(rows)
+    labels = run_labels(list(runs))
     lines = [
         "| arm | runs | hallucination − control, points | 95% interval | runs improved "
         "| ROUGE-2 − control, points | per run (seed/threads: points) |",
         "|---|---|---|---|---|---|---|",
     ]
     for arm in ARMS[1:]:
-        runs = sorted(k for k, arms in by_run.items() if arm in arms and "mle" in arms)
-        if not runs:
+        paired = [k for k, arms in runs.items() if arm in arms and "mle" in arms]
+        if not paired:
             continue
         diff = [
-            100 * (by_run[k][arm]["hallucination"] - by_run[k]["mle"]["hallucination"])
-            for k in runs
+            100 * (runs[k][arm]["hallucination"] - runs[k]["mle"]["hallucination"]) for k in paired
         ]
-        rouge = [100 * (by_run[k][arm]["rouge2"] - by_run[k]["mle"]["rouge2"]) for k in runs]
-        low, high = bootstrap_interval(diff) if len(diff) > 1 else (math.nan, math.nan)
-        per_run = ", ".join(f"{seed}/{threads}: {d:+.1f}" for (seed, threads), d in zip(runs, diff))
+        rouge = [100 * (runs[k][arm]["rouge2"] - runs[k]["mle"]["rouge2"]) for k in paired]
+        interval = "—"  # one run has none
+        if len(diff) > 1:
+            low, high = bootstrap_interval(diff)
+            interval = f"[{low:+.1f}, {high:+.1f}]"
+        per_run = ", ".join(f"{labels[k]}: {d:+.1f}" for k, d in zip(paired, diff))
         lines.append(
-            f"| {arm} | {len(runs)} | {statistics.mean(diff):+.1f} | [{low:+.1f}, {high:+.1f}] "
-            f"| {sum(d < 0 for d in diff)} of {len(runs)} | {statistics.mean(rouge):+.1f} "
-            f"| {per_run} |"
+            f"| {arm} | {len(paired)} | {statistics.mean(diff):+.1f} "
+            f"| {interval} | {sum(d < 0 for d in diff)} of {len(paired)} "
+            f"| {statistics.mean(rouge):+.1f} | {per_run} |"
         )
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n" if len(lines) > 2 else NO_ROWS
 
 
 def main() -> None:
@@ -511,7 +582,13 @@ def main() -> None:
         help="the paper's ConSeq, or the recipe under measurement (docs/conseq.md)",
     )
     parser.add_argument("--quick", action="store_true", help="a fast setting for smoke runs")
-    parser.add_argument("--out", type=Path, default=Path("runs/conseq_effect.jsonl"))
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="rows (JSON lines); default: results/conseq/SETTING_tTHREADS.jsonl, the stored "
+        "rows of benchmarks/report.py (runs/conseq_effect_quick.jsonl with --quick)",
+    )
     parser.add_argument("--work", type=Path, default=Path("runs/conseq_effect"))
     parser.add_argument(
         "--threads",
@@ -533,15 +610,21 @@ def main() -> None:
     setting = replace(
         setting, **{k: v for k in asdict(setting) if (v := getattr(args, k)) is not None}
     )
-    rows = run(args.seeds, args.arms, setting, args.out, args.work, args.qagen_dir)
+    threads = torch.get_num_threads()
+    out = args.out or (
+        Path("runs/conseq_effect_quick.jsonl")
+        if args.quick
+        else RESULTS / f"{args.setting}_t{threads}.jsonl"
+    )
+    rows = run(args.seeds, args.arms, setting, out, args.work, args.qagen_dir)
     print(
         f"\n- command: `python benchmarks/conseq_effect.py {' '.join(__import__('sys').argv[1:])}`"
     )
-    print(f"- machine: {platform.platform()}, {torch.get_num_threads()} torch threads")
+    print(f"- machine: {MACHINE}, {threads} torch threads; rows: {out}")
     print(f"- date: {date.today()}; setting: {asdict(setting)}\n")
     print(table(rows))
     print("\nPaired with the MLE control of the same run, every thread count in --out:\n")
-    print(paired_table(args.out, setting))
+    print(paired_table([r for r in read_rows(out) if same_setting(r, setting)]))
 
 
 if __name__ == "__main__":

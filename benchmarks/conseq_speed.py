@@ -1,6 +1,6 @@
 """Time ConSeq's two costly parts: a `ContrastiveTrainer` step and a round of mining.
 
-Run it on two checkouts to measure a change (the numbers of docs/conseq.md, "Speed"):
+Run it on two checkouts to measure a change (docs/conseq.md, "Speed"; timings not stored):
 
     python benchmarks/conseq_speed.py --steps 6 --documents 48
 

@@ -1,9 +1,9 @@
-"""Named ConSeq recipes: the paper's, and the one the 20-run measurement supports.
+"""Named ConSeq recipes: the paper's, and the recommended one measured against it.
 
 A recipe spans three configs: the loss (`ContrastiveConfig`), the selection of documents
 (`MiningConfig`) and the score that mines them (the mining scorer's `QualsConfig` fields).
 `ContrastiveConfig.preset` and `MiningConfig.preset` read the same `ConseqPreset`, so a recipe
-is named once; docs/conseq.md has the measurement behind each.
+is named once; docs/conseq.md has the stored measurement of each.
 """
 
 from __future__ import annotations
