@@ -357,7 +357,7 @@ def cell(ref: str, page: str = "") -> str:
     part ``first`` quotes the cell's first word (``62.1`` of ``62.1 [53.1, 69.6]``)."""
     name, row_key, column, *part = ref.split("|")
     lines = [line for line in rendered(name, page).splitlines() if line.startswith("|")]
-    cells = [[c.strip().strip("*") for c in line.strip("|").split(" | ")] for line in lines]
+    cells = [[c.replace("*", "").strip() for c in line.strip("|").split(" | ")] for line in lines]
     head, body = cells[0], cells[2:]
     wanted = row_key.split(";")
     found = [row for row in body if all(w in row for w in wanted)]
