@@ -35,7 +35,7 @@ import report_toy
 from markdown_table import interval, pct, table
 
 from quals_hf import QualsConfig, ValidityResult, measure_validity
-from quals_hf.benchmark_data import QAGS_NAMES, load_qags
+from quals_hf.benchmark_data import QAGS_NAMES, demo_pair, load_qags
 from quals_hf.evaluation import (
     SET_TITLES,
     bigram_share,
@@ -320,6 +320,39 @@ def strengths() -> str:
     return table(head, rows)
 
 
+def demo() -> str:
+    """The two summaries of `quals-hf demo` (`demo_pair`) with their scores in `SHIPPED_RUN`,
+    and whether the faithful one comes out above."""
+    stored = validity_runs()[SHIPPED_RUN]["rows"]["cnndm"]
+    picked = demo_pair()
+    scores = [stored[row["id"]]["quals"] for row in picked]
+    rows = [
+        [label, f"#{row['id']}", row["system"], f"{score:.3f}"]
+        for label, row, score in zip(("faithful", "unfaithful"), picked, scores)
+    ]
+    rows.append(["faithful above unfaithful", "", "", "yes" if scores[0] > scores[1] else "no"])
+    return table(["summary (human label)", "QAGS-CNNDM id", "by", "stored QUALS"], rows)
+
+
+def demo_time() -> str:
+    """Each stored timing of the README's first command (`benchmarks/demo_time.py`)."""
+    path = RESULTS / "demo" / "readme_demo.jsonl"
+    found = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    rows = [
+        [
+            r["date"],
+            r["commit"],
+            r["machine"],
+            f"{r['load_average_at_start']:.1f}",
+            f"{r['seconds']:.0f}",
+            "yes" if r["returncode"] == 0 else "no",
+        ]
+        for r in found
+    ]
+    head = ["date", "commit", "machine", "load average at start", "seconds", "succeeded"]
+    return table(head, rows)
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "signal": signal,
     "pair-quality": pair_quality,
@@ -332,6 +365,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "validity-variants": _shipped(validity_report.variants_table),
     "validity-worst": _shipped(validity_report.worst_lines),
     "strengths": strengths,
+    "demo": demo,
+    "demo-time": demo_time,
     **report_conseq.TABLES,
     **report_speed.TABLES,
     **report_squad.TABLES,

@@ -82,13 +82,12 @@ def demo(args: argparse.Namespace) -> int:
     computed from the package's stored scores (`stored_quals_scores`)."""
     if args.toy:
         return _toy_demo(args)
-    from .benchmark_data import load_qags
+    from .benchmark_data import demo_pair
     from .scoring.scorer import QualsScorer
 
     print("Loading the package's QAGen (built on first use, about a minute)...", flush=True)
     scorer = QualsScorer.from_pretrained(device=args.device, progress=False)
-    rows = sorted(load_qags("cnndm"), key=lambda row: len(row["document"]))  # the shortest
-    picked = [next(r for r in rows if r["consistency"] == label) for label in (1.0, 0.0)]
+    picked = demo_pair()
     print("Scoring two QAGS-CNNDM summaries (about 20 s on 2 CPU cores)...", flush=True)
     out = scorer.score(
         [r["document"] for r in picked], [r["summary"] for r in picked], return_details=True
