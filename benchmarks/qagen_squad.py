@@ -1,7 +1,7 @@
 """A QAGen on held-out SQuAD pairs, one stored row per pair: the numbers of the model card.
 
 The pairs are those `quals-hf train-qagen` held out when the package's QAGen was trained
-(SQuAD v1.0 train shuffled with seed 0, 200 pairs of whole contexts, half of the contexts cut to
+(SQuAD v1.0 train shuffled with seed 0, 201 pairs of whole contexts, half of the contexts cut to
 the answer's sentence with seed 1), optionally lower-cased and PTB-tokenized (``--form
 lower-ptb``: context and reference answer). Per pair:
 
@@ -12,6 +12,11 @@ lower-ptb``: context and reference answer). Per pair:
   against the reference, and whether its answer has a `PAIR_FLAWS` flaw.
 
     python benchmarks/qagen_squad.py --qagen DIR --out benchmarks/results/qagen_squad/NAME.jsonl.gz
+    python benchmarks/qagen_squad.py --base --loss-only --out benchmarks/results/qagen_squad/...
+
+``--base`` reads the plain base model instead: the dequantised GGUF that the package's QAGen is
+built from (`quals_hf.qagen.default`), without the adapter, prompted in the adapter's format
+(only its loss is meaningful: it was never taught to write pairs).
 
 Rows are appended a batch at a time; a rerun skips the pairs already stored.
 """
@@ -19,16 +24,19 @@ Rows are appended a batch at a time; a rerun skips the pairs already stored.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from quals_hf import QualsScorer
+from quals_hf.core.loading import cache_root
 from quals_hf.evaluation import ResultStore, chunks
 from quals_hf.qagen.augment import augment_rows
 from quals_hf.qagen.data import load_squad, mix, split_by_context, with_sentence_contexts
-from quals_hf.qagen.formats import answer_in_summary
+from quals_hf.qagen.default import ADAPTER_DIR, fetch_gguf, load_gguf_base
+from quals_hf.qagen.formats import FORMAT_FILE, answer_in_summary
 from quals_hf.qagen.train import _rouge_l
 from quals_hf.scoring.pair_quality import pair_flaws
 from quals_hf.scoring.pairs import QAPair
@@ -45,6 +53,13 @@ def held_out(squad: Path, form: str) -> list[dict]:
     if form == "lower-ptb":
         rows = augment_rows(rows, lower_ptb_rate=1.0, seed=SEED + 1)
     return rows.to_list()
+
+
+def base_scorer(batch_size: int, format: str | None = None) -> QualsScorer:
+    """The package QAGen's base model without its adapter, in ``format`` or the adapter's."""
+    model, tokenizer = load_gguf_base(fetch_gguf(cache_root() / "base"))
+    format = format or json.loads((ADAPTER_DIR / FORMAT_FILE).read_text())
+    return QualsScorer(model, tokenizer, format=format, batch_size=batch_size, progress=False)
 
 
 def score(scorer: QualsScorer, rows: list[dict], loss_only: bool) -> list[dict]:
@@ -73,7 +88,9 @@ def score(scorer: QualsScorer, rows: list[dict], loss_only: bool) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--qagen", required=True, help="QAGen folder or Hub id")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--qagen", help="QAGen folder or Hub id")
+    which.add_argument("--base", action="store_true", help="the package QAGen's base model")
     parser.add_argument("--out", type=Path, required=True, help="rows (.jsonl.gz)")
     parser.add_argument("--form", choices=["text", "lower-ptb"], default="text")
     parser.add_argument("--squad", type=Path, default=SQUAD, help="SQuAD v1.0/1.1 train JSON")
@@ -86,8 +103,12 @@ def main(argv: list[str] | None = None) -> None:
     todo = [i for i in range(len(rows)) if i not in store.rows]
     if not todo:
         return
-    scorer = QualsScorer.from_pretrained(
-        args.qagen, format=args.format, batch_size=args.batch_size, progress=False
+    scorer = (
+        base_scorer(args.batch_size, args.format)
+        if args.base
+        else QualsScorer.from_pretrained(
+            args.qagen, format=args.format, batch_size=args.batch_size, progress=False
+        )
     )
     with tqdm(total=len(rows), initial=len(rows) - len(todo), desc="held-out SQuAD") as bar:
         for batch in chunks(todo, args.batch_size):

@@ -7,11 +7,12 @@ Three kinds of summary, scored by the toy QAGen against their documents:
 - copy errors: the toy world's corrupted summaries (a name, company, city... swapped).
 
 The QAGen runs once; every option is computed from the same scored pairs (`PairScore.score`,
-`aggregate`). Printed per option: the median score of each kind; how far an added number
-falls below the faithful median, as a share of how far a copy error falls; whether an added
-number scores at least as low as a copy error's median (the goal of the issue "QUALS that sees
-one wrong fact"); and the AUC of faithful against each kind (how often a faithful summary
-outscores it: what mining needs).
+`aggregate`). Each summary's score under every option is stored, one row per summary, in
+``--out`` (rewritten by each run); `report_toy.options_table` prints, per option, the median
+score of each kind; how far an added number falls below the faithful median, as a share of how
+far a copy error falls; whether an added number scores at least as low as a copy error's median
+(the goal of the issue "QUALS that sees one wrong fact"); and the AUC of faithful against each
+kind (how often a faithful summary outscores it: what mining needs).
 
     python benchmarks/toy_options.py --n 100
 """
@@ -19,12 +20,15 @@ outscores it: what mining needs).
 from __future__ import annotations
 
 import argparse
-import statistics
+import math
 import time
+from pathlib import Path
 
-from scoring_options import OPTIONS, auc
+from report_toy import TOY_ROWS, options_table
+from scoring_options import OPTIONS
 
 from quals_hf import QualsConfig, QualsScorer
+from quals_hf.evaluation import ResultStore
 from quals_hf.toy.models import load_or_train_toy_qagen
 from quals_hf.toy.unfaithful import make_unfaithful_examples
 from quals_hf.toy.world import make_examples
@@ -50,6 +54,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100, help="summaries of each kind")
     parser.add_argument("--seed", type=int, default=95)
     parser.add_argument("--num-groups", type=int, default=20, help="toy summaries are short")
+    parser.add_argument("--out", type=Path, default=TOY_ROWS, help="rows (.jsonl.gz)")
     args = parser.parse_args()
     model, tokenizer = load_or_train_toy_qagen()
     scorer = QualsScorer(model, tokenizer, num_groups=args.num_groups, progress=False)
@@ -58,29 +63,25 @@ def main() -> None:
     for kind, (documents, texts) in summaries(args.n, args.seed).items():
         details[kind] = scorer.score(documents, texts, return_details=True).pair_scores
     seconds = time.perf_counter() - start
-    print(
-        f"toy QAGen, {args.n} summaries of each kind, {args.num_groups} groups, seed "
-        f"{args.seed}; QAGen run once ({seconds:.0f} s), options recomputed from its pairs\n"
-    )
-    print(
-        "| option | median: faithful | added number | copy errors | added number ÷ copy-error "
-        "gap | added number <= copy-error median | AUC faithful vs added number "
-        "| AUC faithful vs copy errors |"
-    )
-    print("|---|---|---|---|---|---|---|---|")
-    for label, options in OPTIONS:
-        config = QualsConfig(**options)
-        scores = {  # NaN (no pair) left out
-            kind: [s for s in (config.summary_score(p) for p in pairs) if s == s]
-            for kind, pairs in details.items()
-        }
-        faithful, added, copy = (statistics.median(v) for v in scores.values())
-        print(
-            f"| {label} | {faithful:.3f} | {added:.3f} | {copy:.3f} "
-            f"| {(added - faithful) / (copy - faithful):.2f} | {'yes' if added <= copy else 'no'} "
-            f"| {auc(scores['faithful'], scores['added number']):.3f} "
-            f"| {auc(scores['faithful'], scores['copy error']):.3f} |"
-        )
+    configs = [(label, QualsConfig(**options)) for label, options in OPTIONS]
+    rows = []
+    for kind, pairs in details.items():
+        for summary in pairs:
+            scores = {label: config.summary_score(summary) for label, config in configs}
+            rows.append(
+                {
+                    "id": len(rows),
+                    "kind": kind,
+                    "n": args.n,
+                    "seed": args.seed,
+                    "num_groups": args.num_groups,
+                    "scores": {k: None if math.isnan(v) else v for k, v in scores.items()},
+                }
+            )
+    args.out.unlink(missing_ok=True)
+    ResultStore(args.out).append(rows)
+    print(f"QAGen run once ({seconds:.0f} s), options recomputed from its pairs; {args.out}\n")
+    print(options_table(rows))
 
 
 if __name__ == "__main__":
