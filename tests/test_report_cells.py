@@ -6,9 +6,7 @@ import pytest
 def test_a_quoted_cell_is_checked_and_rewritten(load_benchmark, tmp_path):
     report = load_benchmark("report")
     name = "validity"
-    row = next(
-        line for line in report.rendered(name).splitlines() if line.startswith("| QUALS |")
-    )
+    row = next(line for line in report.rendered(name).splitlines() if line.startswith("| QUALS |"))
     value = row.split(" | ")[1]  # the first data column: QAGS-CNNDM Pearson
     ref = f"{name}|QUALS|QAGS-CNNDM Pearson"
     page = tmp_path / "page.md"
