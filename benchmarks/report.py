@@ -107,9 +107,11 @@ def run_label(run: str) -> str:
 
 
 def common_ids(runs: list[str], name: str) -> list[int]:
-    """The summary ids of a set that every one of ``runs`` scored."""
-    found = [set(validity_runs()[r]["rows"][name]) for r in runs]
-    return sorted(set.intersection(*found)) if found else []
+    """The summary ids of a set that every one of ``runs`` scored, in the first run's order (the
+    seeded order the runs score in, which the bootstrap's resamples follow: the same summaries
+    in the same order give the same interval as docs/validity.md)."""
+    found = [validity_runs()[r]["rows"][name] for r in runs]
+    return [i for i in found[0] if all(i in rows for rows in found[1:])] if found else []
 
 
 def quals(run: str, name: str, ids: list[int]) -> list[float]:
@@ -120,20 +122,22 @@ def quals(run: str, name: str, ids: list[int]) -> list[float]:
 # ---------------------------------------------------------------- tables
 
 
-def each_run() -> Iterator[tuple[str, str, list[int], dict[int, dict]]]:
-    """``(set, run, ids, rows)`` for every stored run and set, over the summaries ``ids`` that
-    every run scored (so that all runs are compared on the same summaries)."""
-    runs = list(validity_runs())
+def each_run(
+    runs: list[str] | None = None,
+) -> Iterator[tuple[str, str, list[int], dict[int, dict]]]:
+    """``(set, run, ids, rows)`` for every stored run (or each of ``runs``) and set, over the
+    summaries ``ids`` that all of them scored (so that runs are compared on the same ones)."""
+    runs = runs or list(validity_runs())
     for name in QAGS_NAMES:
         ids = common_ids(runs, name)
         for run in runs if ids else []:
             yield name, run, ids, validity_runs()[run]["rows"][name]
 
 
-def pair_quality() -> str:
+def pair_quality(runs: list[str] | None = None) -> str:
     """Share of kept pairs with each `PAIR_FLAWS` flaw, per run and set."""
     rows = []
-    for name, run, ids, stored in each_run():
+    for name, run, ids, stored in each_run(runs):
         pairs = [p for i in ids for p in stored[i]["pairs"]]
         shares = flaw_shares((p["question"], p["answer"], p.get("cut", False)) for p in pairs)
         rows.append(
@@ -251,11 +255,11 @@ SIGNALS: list[tuple[str, Callable[[list[PairScore]], float]]] = [
 ]
 
 
-def signal() -> str:
+def signal(runs: list[str] | None = None) -> str:
     """Pearson and ROC AUC of QUALS computed from all, well-formed or only malformed pairs of
     each summary (recomputed from the stored pairs), per run and set."""
     rows = []
-    for name, run, ids, stored in each_run():
+    for name, run, ids, stored in each_run(runs):
         labels = [human(name)[i] for i in ids]
         pairs = [[PairScore.from_dict(p) for p in stored[i]["pairs"]] for i in ids]
         for label, score in SIGNALS:
@@ -359,6 +363,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "text-forms": text_forms,
     "validity-sample": validity_sample,
     "seconds-per-summary": seconds_per_summary,
+    "pair-quality-shipped": lambda: pair_quality([SHIPPED_RUN]),
+    "signal-shipped": lambda: signal([SHIPPED_RUN]),
     "validity": _shipped(validity_table),
     "validity-stats": _shipped(validity_report.extra_lines),
     "validity-options": _shipped(validity_report.option_table),
