@@ -500,19 +500,6 @@ def machine(device: torch.device) -> str:
     return f"{cpu()}, {torch.get_num_threads()} torch threads"
 
 
-def write_section(path: Path, heading: str, body: str) -> None:
-    """Put ``body`` under ``## heading`` in ``path``, replacing an earlier run's section."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = f"## {heading}\n\n{body}\n"
-    pattern = re.compile(rf"^## {re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = (
-        pattern.sub(lambda _: section + "\n", text)
-        if pattern.search(text)
-        else (text.rstrip("\n") + "\n\n" + section)
-    )
-    path.write_text(text.rstrip("\n") + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", choices=sorted(SIZES), default="small")
@@ -534,7 +521,6 @@ def main() -> None:
         default=60,
         help="with --qagen: QUALS' diverse search groups (the paper's 60; fewer is faster)",
     )
-    parser.add_argument("--write", type=Path, help="markdown file to put the table into")
     parser.add_argument(
         "--qagen",
         type=Path,
@@ -565,15 +551,6 @@ def main() -> None:
         f"benchmark took {time.perf_counter() - start:.0f} s.\n\n{table}"
     )
     print(body)
-    if args.write:
-        d_model, layers = SIZES[args.size][:2]
-        heading = f"{args.size} size (d_model {d_model}, {layers}+{layers} layers), "
-        if args.qagen:
-            heading = f"trained QAGen {args.qagen.name}, "
-        heading += f"{device.type.upper()}, {args.dtype}"
-        if args.num_groups != 60:
-            heading += f", {args.num_groups} groups"
-        write_section(args.write, heading, body)
 
 
 if __name__ == "__main__":
