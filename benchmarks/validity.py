@@ -109,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="also re-score the stored pairs with the source read in windows of about this "
         "many tokens (QualsConfig.source_window_tokens) and compare every option on them",
     )
+    parser.add_argument(
+        "--normalize-text",
+        action="store_true",
+        help="QUALS reads every source and summary lower-cased with PTB tokenization undone "
+        "(QualsConfig.normalize_text; recorded in --out's meta.json)",
+    )
     return parser
 
 
@@ -157,6 +163,7 @@ def metrics(args: argparse.Namespace) -> tuple[Any, Any]:
             device=args.device,
             dtype=args.dtype,
             num_groups=args.num_groups,
+            normalize_text=args.normalize_text,
             batch_size=args.batch_size,
             progress=False,
         )

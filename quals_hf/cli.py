@@ -36,11 +36,10 @@ def _print_pairs(
     print(f"\n{title}: {summary}")
     print(f"  QUALS = {score:.3f}   ({len(pair_scores)} QA pairs)")
     print(f"  {'lp_x':>7} {'lp_y':>7} {'x - y':>7}  {fmt.render_pair('question', 'answer')}")
-    for p in pair_scores:
-        d = p.to_dict()
+    for p in pair_scores:  # answers as the summary writes them (QAPair.shown_answer)
         print(
-            f"  {d['lp_x']:7.3f} {d['lp_y']:7.3f} {d['consistency']:7.3f}  "
-            f"{fmt.render_pair(d['question'], d['answer'])}"
+            f"  {p.lp_x:7.3f} {p.lp_y:7.3f} {p.consistency:7.3f}  "
+            f"{fmt.render_pair(p.pair.question, p.pair.shown_answer)}"
         )
 
 
@@ -130,7 +129,7 @@ def explain(args: argparse.Namespace) -> int:
     """Show why a summary got its score: its QA pairs, least consistent first, token by token."""
     from .core.tables import read_text
     from .scoring.explain import figure_class
-    from .scoring.scorer import QualsScorer
+    from .scoring.scorer import QualsConfig, QualsScorer
 
     def text(inline: str | None, path: str | None) -> str:
         return (inline if path is None else read_text(path)).strip()
@@ -139,7 +138,11 @@ def explain(args: argparse.Namespace) -> int:
         figure_class()  # fail before loading the model when matplotlib is missing
     source, summary = text(args.source, args.source_file), text(args.summary, args.summary_file)
     scorer = QualsScorer.from_pretrained(
-        args.qagen, format=args.format, device=args.device, progress=False
+        args.qagen,
+        format=args.format,
+        device=args.device,
+        progress=False,
+        **given_fields(args, QualsConfig),
     )
     explanation = scorer.explain(source, summary)
     _print_pairs(
@@ -359,18 +362,29 @@ def _add_fields(
 ) -> None:
     """An option per field of the dataclass ``cls``, as transformers' HfArgumentParser makes
     them: ``--field-name``, the field's type (``X | None`` reads an X), its default and its
-    ``metadata["help"]``, choices from `_CHOICES`. A field in ``unset`` defaults to None (the
-    command fills it in, e.g. from a preset) and its help says what stands in: ``unset[name]``."""
+    ``metadata["help"]``, choices from `_CHOICES`; a bool field that defaults to False is a
+    flag (``--field-name`` sets it; left out, None: the dataclass' default). A field in
+    ``unset`` defaults to None (the command fills it in, e.g. from a preset) and its help says
+    what stands in: ``unset[name]``."""
     unset = unset or {}
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         kind = next(
             t for t in (typing.get_args(hints[f.name]) or [hints[f.name]]) if t is not type(None)
         )
+        if kind is bool and f.default is False and f.name not in unset:
+            parser.add_argument(
+                "--" + f.name.replace("_", "-"),
+                dest=f.name,
+                action="store_true",
+                default=None,
+                help=f.metadata.get("help"),
+            )
+            continue
         if kind not in (int, float, str) or f.default is dataclasses.MISSING:
             raise TypeError(
-                f"{cls.__name__}.{f.name}: only int, float and str fields with a default are "
-                "made into options (a bool one would need --name/--no-name)"
+                f"{cls.__name__}.{f.name}: only int, float and str fields with a default, and "
+                "bool ones that default to False, are made into options"
             )
         default, text = f.default, f.metadata.get("help")
         if f.name in unset:
@@ -437,6 +451,7 @@ def _explain_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--png", metavar="PATH", help="write the figure here (needs quals_hf[explain])"
     )
+    _quals_options(parser)
 
 
 def _install_metric_options(parser: argparse.ArgumentParser) -> None:

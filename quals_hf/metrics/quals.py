@@ -59,15 +59,17 @@ Args:
     return_details (`bool`, optional): also return every example's QA pairs and their scores.
     Any `QualsConfig` field (num_groups, diversity_penalty, min_new_tokens, max_new_tokens,
     length_penalty, max_pairs, max_input_length; the scoring options pair_score,
-    question_weight, aggregate, worst_k, softmin_temperature, source_window_tokens) may be
-    given as well.
+    question_weight, aggregate, worst_k, softmin_temperature, source_window_tokens,
+    pair_filter; normalize_text: read the texts lower-cased with PTB tokenization undone) may
+    be given as well.
 Returns:
     quals (`float`): mean QUALS over the examples with at least one QA pair (NaN if none).
     scores (`list` of `float`): QUALS per example, NaN where no QA pair survived.
     num_qa_pairs (`list` of `int`): QA pairs scored per example.
     qa_pairs (`list` of `list` of `dict`): with return_details; per pair: question, answer,
         lp_x, lp_y, consistency (lp_x - lp_y), token_logprobs_x, token_logprobs_y and
-        answer_start (where the answer's tokens begin).
+        answer_start (where the answer's tokens begin), cut; with normalize_text also
+        summary_span (the answer as the summary writes it).
 Examples:
     >>> quals = evaluate.load("quals")  # the package's QAGen  # doctest: +SKIP
     >>> quals.compute(predictions=["a summary ."], sources=["a document ."])  # doctest: +SKIP

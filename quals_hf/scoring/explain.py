@@ -73,7 +73,9 @@ class Explanation:
         score: its QUALS score (NaN when no pair survived the filter).
         pair_scores: the scored pairs, least consistent (lowest ``lp_x - lp_y``) first; each
             holds its per-token log-probabilities given the source (``token_logprobs_x``) and
-            given the summary (``token_logprobs_y``).
+            given the summary (``token_logprobs_y``). Answers are shown as the summary writes
+            them (`QAPair.shown_answer`: with ``normalize_text`` the scored tokens are the
+            normalized text's).
         tokens: for each pair, its scored tokens as text, aligned with those log-probabilities.
     """
 
@@ -138,7 +140,7 @@ class Explanation:
             f'<tr><td class="num">{rank}</td><td class="num">{p.consistency:.3f}</td>'
             f'<td class="num">{p.lp_x:.3f}</td><td class="num">{p.lp_y:.3f}</td>'
             f'<td class="question">{esc(p.pair.question)}</td>'
-            f'<td class="answer">{esc(p.pair.answer)}</td></tr>'
+            f'<td class="answer">{esc(p.pair.shown_answer)}</td></tr>'
             for rank, p in enumerate(self.pair_scores, 1)
         )
         low = self._lowest_logprob()
@@ -150,8 +152,9 @@ class Explanation:
             f'<span class="key y"></span> given the summary</p>'
         )
         for rank, (p, tokens) in enumerate(zip(self.pair_scores, self.tokens), 1):
+            pair = f"{esc(p.pair.question)} → {esc(p.pair.shown_answer)}"
             parts.append(
-                f'<div class="pair"><b>{rank}. {esc(p.pair.question)} → {esc(p.pair.answer)}</b>'
+                f'<div class="pair"><b>{rank}. {pair}</b>'
                 f" (lp_x − lp_y = {p.consistency:.3f}){self._html_bars(p, tokens, low)}</div>"
             )
         return "".join([*parts, "</div>"])
@@ -215,7 +218,8 @@ class Explanation:
             ax.tick_params(axis="y", labelsize=8)
             ax.grid(axis="y", linewidth=0.4, alpha=0.5)
             ax.set_title(
-                f"{rank}. {p.pair.question} → {p.pair.answer}    lp_x − lp_y = {p.consistency:.2f}",
+                f"{rank}. {p.pair.question} → {p.pair.shown_answer}    lp_x − lp_y = "
+                f"{p.consistency:.2f}",
                 loc="left",
                 fontsize=9,
             )

@@ -45,6 +45,9 @@ class QAPair:
             question and answer: a scorer re-tokenizes a pair whose key is not its own.
         cut: the search stopped the hypothesis at ``max_new_tokens`` before the QAGen ended it
             (its answer may run on past where a reader would end it).
+        summary_span: with ``QualsConfig.normalize_text``, the answer as the user's summary
+            writes it (the span of the original summary that ``answer``, found in the
+            normalized summary, came from); shown, never scored. None otherwise.
     """
 
     question: str
@@ -54,6 +57,13 @@ class QAPair:
     prefix_ids: list[int] = field(default_factory=list)
     token_key: str | None = field(default=None, repr=False, compare=False)
     cut: bool = False
+    summary_span: str | None = None
+
+    @property
+    def shown_answer(self) -> str:
+        """The answer as the user wrote it: ``summary_span`` where there is one, else
+        ``answer``."""
+        return self.answer if self.summary_span is None else self.summary_span
 
 
 @dataclass
@@ -112,8 +122,10 @@ class PairScore:
         return question_weight * question + (1 - question_weight) * answer
 
     def to_dict(self) -> dict[str, Any]:
-        """The one JSON-able form of a scored pair (metric results, score files, the CLI)."""
-        return {
+        """The one JSON-able form of a scored pair (metric results, score files, the CLI);
+        ``summary_span`` only where the scorer normalized the texts (``"answer"`` stays the
+        scored answer, so that stored pairs re-score as they were scored)."""
+        found = {
             "question": self.pair.question,
             "answer": self.pair.answer,
             "lp_x": self.lp_x,
@@ -124,13 +136,22 @@ class PairScore:
             "answer_start": self.answer_start,
             "cut": self.pair.cut,
         }
+        if self.pair.summary_span is not None:
+            found["summary_span"] = self.pair.summary_span
+        return found
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PairScore:
         """A scored pair back from `to_dict` (e.g. stored details, rescored under other
         options by `QualsConfig.summary_score` without running the model)."""
         return cls(
-            QAPair(data["question"], data["answer"], math.nan, cut=data.get("cut", False)),
+            QAPair(
+                data["question"],
+                data["answer"],
+                math.nan,
+                cut=data.get("cut", False),
+                summary_span=data.get("summary_span"),
+            ),
             data["lp_x"],
             data["lp_y"],
             list(data["token_logprobs_x"]),

@@ -25,6 +25,7 @@ from ..qagen.likelihood import target_token_logprobs
 from ..qagen.loading import load_qagen
 from ..qagen.search import DiverseBeamOutput, diverse_beam_search
 from .explain import Explanation
+from .normalize import NormalizedText, normalize, normalize_with_offsets
 from .pair_quality import pair_flaws
 from .pairs import (
     AGGREGATES,
@@ -79,6 +80,11 @@ class QualsConfig:
             only the pairs without a `pair_flaws` flaw (cut by the search, an answer across a
             sentence end or over 8 words, ...) when a summary has any, else all its pairs (so
             it adds no NaN). docs/text_forms.md measures what each kind of pair carries.
+        normalize_text: ``False`` (the paper) reads the texts as given; ``True`` reads
+            `normalize`'s form of each source and summary (lower-cased, PTB tokenization
+            undone), so that a summary written as-is and lower-cased and PTB-tokenized is
+            scored the same. Pairs are then generated from and scored on the normalized texts;
+            each pair's ``summary_span`` shows its answer as the user's summary writes it.
 
     The paper's values are the defaults; docs/quals.md shows what each option does to a pair.
     """
@@ -149,6 +155,14 @@ class QualsConfig:
         metadata={
             "help": "none (the paper's) scores every kept pair; well_formed only the pairs "
             "without a form flaw when a summary has any, see docs/text_forms.md"
+        },
+    )
+    normalize_text: bool = field(
+        default=False,
+        metadata={
+            "help": "score the texts lower-cased with PTB tokenization undone, so that a summary "
+            "scores the same as written and as lower-cased PTB-tokenized text (default: as "
+            "given, the paper's); answers are shown as the summary writes them"
         },
     )
 
@@ -240,6 +254,20 @@ class QualsOutput:
         if self.pair_scores is None:
             raise ValueError("no details: score with return_details=True")
         return [p.to_dict() for p in self.pair_scores[k]]
+
+
+def _pair_as_written(pair: QAPair, summary: NormalizedText) -> QAPair:
+    """``pair`` with its answer as the original summary writes it (``summary_span``; the
+    answer itself where it is not in the summary, as a hand-made pair's may not be).
+
+    Display only: the pair keeps its question, answer and tokens, which are what is scored
+    (and what stored pairs are re-scored from), so lp_x and lp_y do not depend on it."""
+    return replace(pair, summary_span=summary.as_written(pair.answer) or pair.answer)
+
+
+def _as_written(pair_score: PairScore, summary: NormalizedText) -> PairScore:
+    """`_pair_as_written` of a scored pair."""
+    return replace(pair_score, pair=_pair_as_written(pair_score.pair, summary))
 
 
 class QualsScorer:
@@ -359,6 +387,16 @@ class QualsScorer:
         show = self.progress if progress is None else progress
         return batched_apply(items, fn, size_of, batch_size or self.batch_size, show, desc)
 
+    def _read(
+        self, sources: list[str], summaries: list[str]
+    ) -> tuple[list[str], list[str], list[NormalizedText] | None]:
+        """The sources and summaries as this scorer reads them, and with ``normalize_text``
+        the summaries' `NormalizedText` (to show answers as written); else None."""
+        if not self.config.normalize_text:
+            return sources, summaries, None
+        written = [normalize_with_offsets(text) for text in summaries]
+        return [normalize(text) for text in sources], [w.text for w in written], written
+
     def _encode(self, texts: list[str], what: str) -> list[list[int]]:
         return self.codec.encode_inputs(texts, self.max_input_length, what)
 
@@ -473,8 +511,9 @@ class QualsScorer:
         order by search score and take them round-robin over distinct answers.
         """
         summaries = check_texts(summaries, "summaries")
+        _, summaries, written = self._read([], summaries)
         encoded = self._encode(summaries, "summaries")
-        return self._batched(
+        found = self._batched(
             list(zip(summaries, encoded)),
             self._generate_batch,
             lambda item: len(item[1]),
@@ -482,6 +521,9 @@ class QualsScorer:
             progress,
             "QA pairs",
         )
+        if written is not None:
+            found = [[_pair_as_written(p, w) for p in ps] for ps, w in zip(found, written)]
+        return found
 
     # -- scoring --------------------------------------------------------------------------
 
@@ -564,18 +606,20 @@ class QualsScorer:
         Both are teacher-forced. A pair is scored on its ``token_ids`` when this scorer made
         them for its current question and answer; any other pair (built by hand, edited, or
         from another scorer) is scored on a tokenized copy. The arguments are not changed.
+        With ``normalize_text`` the texts are read normalized and the pairs scored as given.
         """
         texts = check_parallel(sources=sources, summaries=summaries)
         if len(pairs) != len(texts["sources"]):
             raise ValueError(f"got {len(pairs)} pair lists for {len(texts['sources'])} examples")
+        sources, summaries, written = self._read(texts["sources"], texts["summaries"])
         items = list(
             zip(
-                self._encode_sources(texts["sources"]),
-                self._encode(texts["summaries"], "summaries"),
+                self._encode_sources(sources),
+                self._encode(summaries, "summaries"),
                 [[self._tokenized(p) for p in example] for example in pairs],
             )
         )
-        return self._batched(
+        scored = self._batched(
             items,
             self._score_batch,
             lambda item: sum(map(len, item[0])),
@@ -583,6 +627,9 @@ class QualsScorer:
             progress,
             "scoring pairs",
         )
+        if written is not None:
+            scored = [[_as_written(p, w) for p in s] for s, w in zip(scored, written)]
+        return scored
 
     def score(
         self,
@@ -598,10 +645,11 @@ class QualsScorer:
         of pairs, and with ``return_details`` the pairs and their `PairScore`s.
         """
         texts = check_parallel(sources=sources, summaries=summaries)
-        enc_x = self._encode_sources(texts["sources"])
-        enc_y = self._encode(texts["summaries"], "summaries")
+        sources, summaries, written = self._read(texts["sources"], texts["summaries"])
+        enc_x = self._encode_sources(sources)
+        enc_y = self._encode(summaries, "summaries")
 
-        items = list(zip(texts["summaries"], enc_x, enc_y))
+        items = list(zip(summaries, enc_x, enc_y))
         scored = self._batched(
             items,
             self._generate_and_score,
@@ -610,6 +658,8 @@ class QualsScorer:
             progress,
             "QUALS",
         )
+        if written is not None:
+            scored = [[_as_written(p, w) for p in s] for s, w in zip(scored, written)]
         return QualsOutput(
             scores=[self.config.summary_score(s) for s in scored],
             num_pairs=[len(s) for s in scored],
