@@ -363,7 +363,7 @@ def _add_fields(
     """An option per field of the dataclass ``cls``, as transformers' HfArgumentParser makes
     them: ``--field-name``, the field's type (``X | None`` reads an X), its default and its
     ``metadata["help"]``, choices from `_CHOICES`; a bool field that defaults to False is a
-    flag (``--field-name`` sets it; left out, None: the dataclass' default). A field in
+    flag (``--field-name`` sets it). A field in
     ``unset`` defaults to None (the command fills it in, e.g. from a preset) and its help says
     what stands in: ``unset[name]``."""
     unset = unset or {}
@@ -377,8 +377,7 @@ def _add_fields(
                 "--" + f.name.replace("_", "-"),
                 dest=f.name,
                 action="store_true",
-                default=None,
-                help=f.metadata.get("help"),
+                help=f"{f.metadata.get('help')} (default: False)",
             )
             continue
         if kind not in (int, float, str) or f.default is dataclasses.MISSING:

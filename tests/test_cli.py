@@ -204,6 +204,8 @@ def test_mine_presets_set_the_selection_and_the_mining_score(
 
 def _unlike(default: object) -> object:
     """A valid value unlike a field's default: another choice, or another number."""
+    if isinstance(default, bool):
+        return not default
     if isinstance(default, str):
         return {"pair": "answer", "mean": "softmin", "none": "well_formed"}[default]
     return 0.25 if isinstance(default, float) else (default or 0) + 2
@@ -212,7 +214,12 @@ def _unlike(default: object) -> object:
 def _other_values(cls) -> tuple[dict[str, object], list[str]]:
     """Values unlike the defaults for every field of ``cls``, and the options that give them."""
     values = {f.name: _unlike(f.default) for f in dataclasses.fields(cls)}
-    options = [x for name, value in values.items() for x in (_flags(cls)[name], str(value))]
+    flags = _flags(cls)
+    options = [  # a bool field's option is a flag that sets it
+        x
+        for name, value in values.items()
+        for x in ((flags[name],) if isinstance(value, bool) else (flags[name], str(value)))
+    ]
     return values, options
 
 

@@ -161,8 +161,8 @@ class QualsConfig:
         default=False,
         metadata={
             "help": "score the texts lower-cased with PTB tokenization undone, so that a summary "
-            "scores the same as written and as lower-cased PTB-tokenized text (default: as "
-            "given, the paper's); answers are shown as the summary writes them"
+            "scores the same as written and as lower-cased PTB-tokenized text (the paper reads "
+            "them as given); answers are shown as the summary writes them"
         },
     )
 
