@@ -69,6 +69,7 @@ QAGENS = {
     "qagen-v1": "v1, 4.x search",
     "qagen-v2": "v2 candidate, 4.x search",
     "qagen-v1-search2": "v1, search that lets answers end (shipped)",
+    "qagen-v1-norm": "v1, answers that end, normalize_text=True",
 }
 # the package's QAGen and search on the summaries as QAGS wrote them: the run that
 # `quals-hf demo` and the README quote, copied into the package by `package_scores`
