@@ -384,11 +384,15 @@ TABLES: dict[str, Callable[[], str]] = {
 # ---------------------------------------------------------------- pages
 
 
-@cache
 def rendered(name: str, page: str = "") -> str:
-    """The table ``name`` of `TABLES`, computed once per run."""
+    """The table ``name`` of `TABLES`, computed once per run whichever pages show it."""
     if name not in TABLES:
         raise KeyError(f"{page}: unknown results table {name!r}; known: {', '.join(TABLES)}")
+    return _computed(name)
+
+
+@cache
+def _computed(name: str) -> str:
     return TABLES[name]()
 
 
