@@ -42,6 +42,7 @@ from quals_hf.evaluation import LikelihoodBaseline, measure_validity
 from quals_hf.evaluation.cli import parse_n, per_set
 from quals_hf.evaluation.sets import FORMS, SET_TITLES
 from quals_hf.evaluation.store import ResultStore, chunks
+from quals_hf.scoring.pairs import PAIR_FILTERS
 
 __all__ = ["ResultStore", "chunks", "main"]  # benchmarks/qagen_squad.py imports the store here
 
@@ -115,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="QUALS reads every source and summary lower-cased with PTB tokenization undone "
         "(QualsConfig.normalize_text; recorded in --out's meta.json)",
     )
+    parser.add_argument(
+        "--pair-filter",
+        choices=PAIR_FILTERS,
+        default="none",
+        help="which pairs QUALS scores (QualsConfig.pair_filter; recorded in --out's meta.json)",
+    )
     return parser
 
 
@@ -164,6 +171,7 @@ def metrics(args: argparse.Namespace) -> tuple[Any, Any]:
             dtype=args.dtype,
             num_groups=args.num_groups,
             normalize_text=args.normalize_text,
+            pair_filter=args.pair_filter,
             batch_size=args.batch_size,
             progress=False,
         )

@@ -32,14 +32,15 @@ if TYPE_CHECKING:
 def _print_pairs(
     title: str, summary: str, score: float, pair_scores: list[PairScore], fmt: QAGenFormat
 ) -> None:
-    """A summary's score and its pairs, each written as the QAGen writes it (its format)."""
+    """A summary's score and its pairs, each written as the QAGen writes it (its format) and
+    followed by its form flaws, if any (`QAPair.flaw_note`)."""
     print(f"\n{title}: {summary}")
     print(f"  QUALS = {score:.3f}   ({len(pair_scores)} QA pairs)")
     print(f"  {'lp_x':>7} {'lp_y':>7} {'x - y':>7}  {fmt.render_pair('question', 'answer')}")
-    for p in pair_scores:  # answers as the summary writes them (QAPair.shown_answer)
+    for p in pair_scores:  # answers as the summary writes them, flaws named (QAPair)
         print(
             f"  {p.lp_x:7.3f} {p.lp_y:7.3f} {p.consistency:7.3f}  "
-            f"{fmt.render_pair(p.pair.question, p.pair.shown_answer)}"
+            f"{fmt.render_pair(p.pair.question, p.pair.shown_answer)}  {p.pair.flaw_note}".rstrip()
         )
 
 

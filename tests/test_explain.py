@@ -136,3 +136,20 @@ def test_cli_explain_errors_are_one_line(tmp_path, capsys):
     )
     assert code == 2
     assert capsys.readouterr().err.startswith("quals-hf explain: error: ")
+
+
+def test_reports_name_each_pairs_form_flaws(tmp_path):
+    from quals_hf.scoring.pairs import PairScore, QAPair
+
+    def scored(question, answer):
+        return PairScore(QAPair(question, answer, 0.0), -1.0, -0.5, [-1.0, -1.0], [-0.5, -0.5])
+
+    flawed, formed = scored("Who is Anna Brown?", "Anna Brown"), scored("Who came?", "Anna")
+    assert (flawed.pair.flaw_note, formed.pair.flaw_note) == ("[answer in question]", "")
+    e = Explanation("src", "Anna Brown came.", -0.5, [flawed, formed], [["a", "b"]] * 2)
+    page = e.to_html()
+    assert '</td><td class="flaws">[answer in question]</td></tr>' in page
+    assert '<td class="answer">Anna</td><td class="flaws"></td></tr>' in page
+    pytest.importorskip("matplotlib")
+    titles = [ax.get_title(loc="left") for ax in e.figure().axes]
+    assert titles[0].endswith("[answer in question]") and titles[1].endswith("-0.50")

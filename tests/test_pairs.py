@@ -64,3 +64,28 @@ def test_cap_is_exact_even_mid_round():
 
 def test_no_candidates_gives_no_pairs():
     assert select_pairs([]) == []
+
+
+def test_prefer_well_formed_takes_flawed_pairs_only_to_fill_up():
+    rows = (
+        ("Who won?", "maria", -0.1),
+        ("Where is maria?", "maria", -0.2),  # its answer is in its question
+        ("Where?", "oslo", -0.3),
+        ("What opened", "a school", -0.4),  # no question mark
+        ("How many?", "120", -0.5),
+    )
+    assert [p.question for p in select_pairs(_pairs(*rows), max_pairs=3)] == [
+        "Who won?",
+        "Where?",
+        "What opened",
+    ]
+    preferred = select_pairs(_pairs(*rows), max_pairs=3, prefer_well_formed=True)
+    assert [p.question for p in preferred] == ["Who won?", "Where?", "How many?"]
+    filled = select_pairs(_pairs(*rows), max_pairs=5, prefer_well_formed=True)
+    assert [p.question for p in filled] == [
+        "Who won?",
+        "Where?",
+        "How many?",
+        "Where is maria?",
+        "What opened",
+    ]

@@ -161,3 +161,24 @@ def test_recommended_config_is_the_measured_options_over_the_papers():
     assert QualsConfig.recommended(num_groups=30).num_groups == 30
     with pytest.raises(ValueError, match="aggregate"):
         QualsConfig.recommended(aggregate="max")
+
+
+def test_prefer_well_formed_reaches_the_scorers_pair_selection(toy_qagen, monkeypatch):
+    """The toy QAGen makes no flawed pairs, so this test calls a number answer a flaw."""
+    model, tokenizer = toy_qagen
+    monkeypatch.setattr(
+        "quals_hf.scoring.pairs.pair_flaws",
+        lambda question, answer, cut=False: {"long_answer"} if answer.isdigit() else set(),
+    )
+    stories = make_examples(6, seed=91)
+    sources = [s.document for s in stories]
+    summaries = [s.summary for s in stories]
+
+    def numbers(**options):
+        scorer = QualsScorer(model, tokenizer, num_groups=8, max_pairs=2, progress=False, **options)
+        pairs = scorer.score(sources, summaries, return_details=True).pairs
+        assert [len(p) for p in pairs] == [2] * len(stories)
+        return sum(p.answer.isdigit() for ps in pairs for p in ps)
+
+    assert numbers() >= 2  # the paper's selection takes number answers...
+    assert numbers(pair_filter="prefer_well_formed") == 0  # ...this one other answers first

@@ -140,13 +140,14 @@ class Explanation:
             f'<tr><td class="num">{rank}</td><td class="num">{p.consistency:.3f}</td>'
             f'<td class="num">{p.lp_x:.3f}</td><td class="num">{p.lp_y:.3f}</td>'
             f'<td class="question">{esc(p.pair.question)}</td>'
-            f'<td class="answer">{esc(p.pair.shown_answer)}</td></tr>'
+            f'<td class="answer">{esc(p.pair.shown_answer)}</td>'
+            f'<td class="flaws">{esc(p.pair.flaw_note)}</td></tr>'
             for rank, p in enumerate(self.pair_scores, 1)
         )
         low = self._lowest_logprob()
         parts.append(
             "<table><tr><th>#</th><th>lp_x − lp_y</th><th>lp_x</th><th>lp_y</th>"
-            f"<th>question</th><th>answer</th></tr>{rows}</table>"
+            f"<th>question</th><th>answer</th><th>form flaws</th></tr>{rows}</table>"
             f"<p>Per-token log-probability (bars hang from 0, lowest {low:.2f}):"
             f' <span class="key x"></span> given the source '
             f'<span class="key y"></span> given the summary</p>'
@@ -219,7 +220,7 @@ class Explanation:
             ax.grid(axis="y", linewidth=0.4, alpha=0.5)
             ax.set_title(
                 f"{rank}. {p.pair.question} → {p.pair.shown_answer}    lp_x − lp_y = "
-                f"{p.consistency:.2f}",
+                f"{p.consistency:.2f}  {p.pair.flaw_note}".rstrip(),
                 loc="left",
                 fontsize=9,
             )

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..qagen.formats import answer_in_summary
+from .pair_quality import pair_flaws
 
 __all__ = [
     "AGGREGATES",
@@ -25,8 +26,8 @@ __all__ = [
 PAIR_SCORES = ("pair", "answer", "weighted")
 # How a summary's pair scores become one score (QualsConfig.aggregate)
 AGGREGATES = ("mean", "min", "worst_k", "softmin")
-# Which kept pairs a summary's score reads (QualsConfig.pair_filter)
-PAIR_FILTERS = ("none", "well_formed")
+# Which kept pairs are scored and read (QualsConfig.pair_filter)
+PAIR_FILTERS = ("none", "well_formed", "prefer_well_formed")
 
 
 @dataclass
@@ -64,6 +65,18 @@ class QAPair:
         """The answer as the user wrote it: ``summary_span`` where there is one, else
         ``answer``."""
         return self.answer if self.summary_span is None else self.summary_span
+
+    @property
+    def flaws(self) -> set[str]:
+        """What a reader would object to in this pair's form (`pair_flaws`); empty if none."""
+        return pair_flaws(self.question, self.answer, self.cut)
+
+    @property
+    def flaw_note(self) -> str:
+        """`flaws` for display: ``"[answer in question]"``, or ``""`` for a well-formed pair."""
+        if not self.flaws:
+            return ""
+        return "[" + ", ".join(sorted(f.replace("_", " ") for f in self.flaws)) + "]"
 
 
 @dataclass
@@ -192,16 +205,33 @@ def quals_from_pair_scores(pair_scores: Sequence[PairScore]) -> float:
     return aggregate([p.consistency for p in pair_scores])
 
 
-def select_pairs(candidates: list[QAPair], max_pairs: int = 10) -> list[QAPair]:
+def select_pairs(
+    candidates: list[QAPair], max_pairs: int = 10, prefer_well_formed: bool = False
+) -> list[QAPair]:
     """Order, deduplicate and cap the pairs that passed the filter, as QUALS does.
 
     Candidates are ranked by search score (best first; ties keep their order) and grouped by
     lower-cased answer in order of first appearance. Pairs are then taken round-robin, one per
     answer group per round, so that many different answers are covered; a question already
     taken for the same answer (ignoring case) is skipped. Stops at exactly ``max_pairs``.
+
+    ``prefer_well_formed`` (not the paper's) takes the candidates without a `pair_flaws` flaw
+    this way first, and the flawed ones, the same way, only to fill up to ``max_pairs``.
     """
     if max_pairs < 1:
         raise ValueError(f"max_pairs must be at least 1, got {max_pairs}")
+    if not prefer_well_formed:
+        return _round_robin(candidates, max_pairs)
+    flawed = [bool(p.flaws) for p in candidates]
+    taken = _round_robin([p for p, f in zip(candidates, flawed) if not f], max_pairs)
+    if len(taken) < max_pairs:
+        fill = [p for p, f in zip(candidates, flawed) if f]
+        taken += _round_robin(fill, max_pairs - len(taken))
+    return taken
+
+
+def _round_robin(candidates: list[QAPair], max_pairs: int) -> list[QAPair]:
+    """`select_pairs`' rule: best first, one pair per answer per round, ``max_pairs`` at most."""
     ranked = sorted(candidates, key=lambda p: -p.search_score)
     groups: dict[str, list[QAPair]] = {}
     seen: set[tuple[str, str]] = set()

@@ -26,7 +26,6 @@ from ..qagen.loading import load_qagen
 from ..qagen.search import DiverseBeamOutput, diverse_beam_search
 from .explain import Explanation
 from .normalize import NormalizedText, normalize, normalize_with_offsets
-from .pair_quality import pair_flaws
 from .pairs import (
     AGGREGATES,
     PAIR_FILTERS,
@@ -79,7 +78,10 @@ class QualsConfig:
         pair_filter: ``"none"`` (the paper) scores every kept pair; ``"well_formed"`` scores
             only the pairs without a `pair_flaws` flaw (cut by the search, an answer across a
             sentence end or over 8 words, ...) when a summary has any, else all its pairs (so
-            it adds no NaN). docs/text_forms.md measures what each kind of pair carries.
+            it adds no NaN); ``"prefer_well_formed"`` picks the ``max_pairs`` pairs among the
+            well-formed candidates of the search first and fills up with flawed ones only
+            when too few are well-formed (`select_pairs`), so the score reads as many pairs as
+            the paper's. docs/text_forms.md measures what each kind of pair carries.
         normalize_text: ``False`` (the paper) reads the texts as given; ``True`` reads
             `normalize`'s form of each source and summary (lower-cased, PTB tokenization
             undone), so that a summary written as-is and lower-cased and PTB-tokenized is
@@ -154,7 +156,8 @@ class QualsConfig:
         default="none",
         metadata={
             "help": "none (the paper's) scores every kept pair; well_formed only the pairs "
-            "without a form flaw when a summary has any, see docs/text_forms.md"
+            "without a form flaw when a summary has any; prefer_well_formed picks well-formed "
+            "candidates first and fills up with flawed ones; see docs/text_forms.md"
         },
     )
     normalize_text: bool = field(
@@ -200,9 +203,7 @@ class QualsConfig:
     def summary_score(self, pair_scores: Sequence[PairScore]) -> float:
         """One summary's score from its scored pairs under this config; NaN without pairs."""
         if self.pair_filter == "well_formed":
-            formed = [
-                p for p in pair_scores if not pair_flaws(p.pair.question, p.pair.answer, p.pair.cut)
-            ]
+            formed = [p for p in pair_scores if not p.pair.flaws]
             pair_scores = formed or pair_scores
         return aggregate(
             [p.score(self.pair_score, self.question_weight) for p in pair_scores],
@@ -455,7 +456,11 @@ class QualsScorer:
                 else:
                     candidates.append((self._tokenized(pair), None))
         lps_of = {id(p): lps for p, lps in candidates}
-        chosen = select_pairs([p for p, _ in candidates], self.config.max_pairs)
+        chosen = select_pairs(
+            [p for p, _ in candidates],
+            self.config.max_pairs,
+            prefer_well_formed=self.config.pair_filter == "prefer_well_formed",
+        )
         return [(p, lps_of[id(p)]) for p in chosen]
 
     def _tokenized(self, pair: QAPair) -> QAPair:
