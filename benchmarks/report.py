@@ -41,12 +41,14 @@ from quals_hf.evaluation import (
     bigram_share,
     correlations,
     faithful_above_unfaithful,
+    halves,
+    paired_difference,
     read_jsonl,
     rouge2_precision_fn,
     word_share,
 )
 from quals_hf.evaluation import report as validity_report
-from quals_hf.scoring.pair_quality import PAIR_FLAWS, flaw_shares, pair_flaws
+from quals_hf.scoring.pair_quality import PAIR_FLAWS, flaw_shares
 from quals_hf.scoring.pairs import PairScore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,10 +72,13 @@ QAGENS = {
     "qagen-v2": "v2 candidate, 4.x search",
     "qagen-v1-search2": "v1, search that lets answers end (shipped)",
     "qagen-v1-norm": "v1, answers that end, normalize_text=True",
+    "qagen-v1-prefer": "v1, answers that end, pair_filter='prefer_well_formed'",
 }
 # the package's QAGen and search on the summaries as QAGS wrote them: the run that
 # `quals-hf demo` and the README quote, copied into the package by `package_scores`
 SHIPPED_RUN = "qagen-v1-search2_text"
+# the same QAGen and search choosing well-formed pairs first, on every QAGS summary
+PREFER_RUN = "qagen-v1-prefer_text"
 PACKAGE_SCORES = ROOT / "quals_hf" / "benchmark_data" / "qags" / "quals_scores.json"
 FORMS = {"text": "as written", "lower-ptb": "lower-cased, PTB-tokenized"}
 
@@ -245,7 +250,7 @@ def seconds_per_summary() -> str:
 
 
 def _malformed(pairs: list[PairScore]) -> list[PairScore]:
-    return [p for p in pairs if pair_flaws(p.pair.question, p.pair.answer, p.pair.cut)]
+    return [p for p in pairs if p.pair.flaws]
 
 
 # (label, a summary's score from its stored pairs): where QUALS' agreement with people comes from
@@ -276,6 +281,46 @@ def signal(runs: list[str] | None = None) -> str:
                 ]
             )
     head = ["set", "QAGen, summaries", "pairs read", "n", "Pearson x100 [95%]", "AUC"]
+    return table(head, rows)
+
+
+def well_formed_first() -> str:
+    """`PREFER_RUN` beside `SHIPPED_RUN` on the summaries both scored, on each seeded half of
+    each set and on the whole: Pearson of each, the paired difference with its interval, the
+    pairs each scored per summary and the share of them that is malformed. The rule for
+    `QualsConfig.recommended`: a difference interval above 0 on both halves of both sets."""
+    runs = [SHIPPED_RUN, PREFER_RUN]
+    rows = []
+    for name in QAGS_NAMES:
+        ids = common_ids(runs, name)
+        scores = [quals(r, name, ids) for r in runs]
+        labels = [human(name)[i] for i in ids]
+        for part, idx in zip(("A", "B", "all"), [*halves(ids), list(range(len(ids)))]):
+            h = [labels[k] for k in idx]
+            paper, preferred = ([values[k] for k in idx] for values in scores)
+            shares = [
+                flaw_shares(
+                    (p["question"], p["answer"], p.get("cut", False))
+                    for k in idx
+                    for p in validity_runs()[r]["rows"][name][ids[k]]["pairs"]
+                )
+                for r in runs
+            ]
+            rows.append(
+                [
+                    SET_TITLES[name],
+                    part,
+                    str(len(idx)),
+                    interval(correlations(paper, h)),
+                    interval(correlations(preferred, h)),
+                    interval({"d": paired_difference(preferred, paper, h)}, "d"),
+                    " / ".join(f"{share['pairs'] / len(idx):.2f}" for share in shares),
+                    *(pct(share["malformed"]) for share in shares),
+                ]
+            )
+    head = ["set", "half", "n", "paper: Pearson x100", "well-formed first: Pearson x100"]
+    head += ["difference [95%]", "pairs per summary (paper / well-formed first)"]
+    head += ["paper: malformed", "well-formed first: malformed"]
     return table(head, rows)
 
 
@@ -366,6 +411,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "seconds-per-summary": seconds_per_summary,
     "pair-quality-shipped": lambda: pair_quality([SHIPPED_RUN]),
     "signal-shipped": lambda: signal([SHIPPED_RUN]),
+    "well-formed-first": well_formed_first,
     "validity": _shipped(validity_table),
     "validity-stats": _shipped(validity_report.extra_lines),
     "validity-options": _shipped(validity_report.option_table),
