@@ -42,6 +42,11 @@ def _print_pairs(
             f"  {p.lp_x:7.3f} {p.lp_y:7.3f} {p.consistency:7.3f}  "
             f"{fmt.render_pair(p.pair.question, p.pair.shown_answer)}  {p.pair.flaw_note}".rstrip()
         )
+    if any(p.pair.flaws for p in pair_scores):
+        print(
+            "  [...]: the pair's form flaws (docs/text_forms.md); pair_filter="
+            "prefer_well_formed (--pair-filter) scores well-formed pairs first"
+        )
 
 
 def _toy_demo(args: argparse.Namespace) -> int:

@@ -343,3 +343,26 @@ def test_the_demo_closing_sentence_follows_the_stored_scores(monkeypatch):
     monkeypatch.setattr(benchmark_data, "stored_quals_scores", perfect)
     ordered = cli._demo_odds()
     assert ordered.count("100.0% of ") == 2 and ordered != shipped
+
+
+def test_printed_pairs_name_their_form_flaws(toy_scorer, capsys):
+    from quals_hf.cli import _print_pairs
+    from quals_hf.scoring.pairs import PairScore, QAPair
+
+    def scored(question, answer):
+        return PairScore(QAPair(question, answer, 0.0), -1.0, -0.5, [-1.0], [-0.5])
+
+    formed = [scored("Who came?", "Anna")]
+    _print_pairs("summary", "Anna Brown came.", -0.5, formed, toy_scorer.format)
+    clean = capsys.readouterr().out
+    assert clean.rstrip().endswith("Anna") and "[" not in clean
+    _print_pairs(
+        "summary",
+        "Anna Brown came.",
+        -0.5,
+        [*formed, scored("Who is Anna?", "Anna")],
+        toy_scorer.format,
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2].endswith("Anna  [answer in question]")
+    assert "prefer_well_formed" in lines[-1]
