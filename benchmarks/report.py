@@ -263,9 +263,15 @@ SIGNALS: list[tuple[str, Callable[[list[PairScore]], float]]] = [
 
 def signal(runs: list[str] | None = None) -> str:
     """Pearson and ROC AUC of QUALS computed from all, well-formed or only malformed pairs of
-    each summary (recomputed from the stored pairs), per run and set."""
+    each summary (recomputed from the stored pairs), per run and set; by default every run
+    that chose its pairs as the paper does (the others have next to no malformed pairs)."""
     rows = []
-    for name, run, ids, stored in each_run(runs):
+    paper_choice = [
+        run
+        for run, found in validity_runs().items()
+        if "pair_filter" not in found["meta"]["fingerprint"].get("config", {})
+    ]
+    for name, run, ids, stored in each_run(runs or paper_choice):
         labels = [human(name)[i] for i in ids]
         pairs = [[PairScore.from_dict(p) for p in stored[i]["pairs"]] for i in ids]
         for label, score in SIGNALS:

@@ -42,7 +42,6 @@ from quals_hf.evaluation import LikelihoodBaseline, measure_validity
 from quals_hf.evaluation.cli import parse_n, per_set
 from quals_hf.evaluation.sets import FORMS, SET_TITLES
 from quals_hf.evaluation.store import ResultStore, chunks
-from quals_hf.scoring.pairs import PAIR_FILTERS
 
 __all__ = ["ResultStore", "chunks", "main"]  # benchmarks/qagen_squad.py imports the store here
 
@@ -118,9 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--pair-filter",
-        choices=PAIR_FILTERS,
+        choices=("none", "prefer_well_formed"),
         default="none",
-        help="which pairs QUALS scores (QualsConfig.pair_filter; recorded in --out's meta.json)",
+        help="how QUALS chooses its pairs from the search's candidates (QualsConfig.pair_filter; "
+        "recorded in --out's meta.json); well_formed is not offered: it reads the same pairs, "
+        "and benchmarks/report.py's signal tables recompute it from any run's stored pairs",
     )
     return parser
 

@@ -33,7 +33,7 @@ def _print_pairs(
     title: str, summary: str, score: float, pair_scores: list[PairScore], fmt: QAGenFormat
 ) -> None:
     """A summary's score and its pairs, each written as the QAGen writes it (its format) and
-    followed by its form flaws, if any (`QAPair.flaw_note`)."""
+    followed by its form flaws, if any (`QAPair.flaw_note`; `_flaw_legend` explains them)."""
     print(f"\n{title}: {summary}")
     print(f"  QUALS = {score:.3f}   ({len(pair_scores)} QA pairs)")
     print(f"  {'lp_x':>7} {'lp_y':>7} {'x - y':>7}  {fmt.render_pair('question', 'answer')}")
@@ -42,11 +42,14 @@ def _print_pairs(
             f"  {p.lp_x:7.3f} {p.lp_y:7.3f} {p.consistency:7.3f}  "
             f"{fmt.render_pair(p.pair.question, p.pair.shown_answer)}  {p.pair.flaw_note}".rstrip()
         )
+
+
+def _flaw_legend(pair_scores: list[PairScore], option: str | None) -> None:
+    """A closing line when a shown pair has form flaws: what the brackets are, and ``option``
+    (how this command chooses well-formed pairs first; None where it already does)."""
     if any(p.pair.flaws for p in pair_scores):
-        print(
-            "  [...]: the pair's form flaws (docs/text_forms.md); pair_filter="
-            "prefer_well_formed (--pair-filter) scores well-formed pairs first"
-        )
+        hint = f"; {option} chooses well-formed pairs first" if option else ""
+        print(f"\n[...]: a pair's form flaws (docs/text_forms.md){hint}")
 
 
 def _toy_demo(args: argparse.Namespace) -> int:
@@ -107,6 +110,10 @@ def demo(args: argparse.Namespace) -> int:
             pairs,
             scorer.format,
         )
+    _flaw_legend(
+        [p for pairs in out.pair_scores for p in pairs],
+        'QualsScorer.from_pretrained(pair_filter="prefer_well_formed")',
+    )
     order = "above" if out.scores[0] > out.scores[1] else "not above"
     print(f"\nQUALS puts the faithful summary {order} the unfaithful one. {_demo_odds()}")
     return 0
@@ -154,6 +161,8 @@ def explain(args: argparse.Namespace) -> int:
     _print_pairs(
         "summary", explanation.summary, explanation.score, explanation.pair_scores, scorer.format
     )
+    chooses = scorer.config.pair_filter == "prefer_well_formed"
+    _flaw_legend(explanation.pair_scores, None if chooses else "--pair-filter prefer_well_formed")
     if args.html:
         print(f"HTML report -> {explanation.save_html(args.html)}")
     if args.png:

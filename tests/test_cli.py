@@ -346,7 +346,7 @@ def test_the_demo_closing_sentence_follows_the_stored_scores(monkeypatch):
 
 
 def test_printed_pairs_name_their_form_flaws(toy_scorer, capsys):
-    from quals_hf.cli import _print_pairs
+    from quals_hf.cli import _flaw_legend, _print_pairs
     from quals_hf.scoring.pairs import PairScore, QAPair
 
     def scored(question, answer):
@@ -354,15 +354,14 @@ def test_printed_pairs_name_their_form_flaws(toy_scorer, capsys):
 
     formed = [scored("Who came?", "Anna")]
     _print_pairs("summary", "Anna Brown came.", -0.5, formed, toy_scorer.format)
+    _flaw_legend(formed, "--pair-filter prefer_well_formed")
     clean = capsys.readouterr().out
     assert clean.rstrip().endswith("Anna") and "[" not in clean
-    _print_pairs(
-        "summary",
-        "Anna Brown came.",
-        -0.5,
-        [*formed, scored("Who is Anna?", "Anna")],
-        toy_scorer.format,
-    )
+    both = [*formed, scored("Who is Anna?", "Anna")]
+    _print_pairs("summary", "Anna Brown came.", -0.5, both, toy_scorer.format)
+    _flaw_legend(both, "--pair-filter prefer_well_formed")
     lines = capsys.readouterr().out.splitlines()
-    assert lines[-2].endswith("Anna  [answer in question]")
-    assert "prefer_well_formed" in lines[-1]
+    assert lines[-3].endswith("Anna  [answer in question]")
+    assert lines[-1].endswith("--pair-filter prefer_well_formed chooses well-formed pairs first")
+    _flaw_legend(both, None)  # where the command already chooses them: the legend alone
+    assert capsys.readouterr().out.strip() == "[...]: a pair's form flaws (docs/text_forms.md)"

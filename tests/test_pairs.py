@@ -89,3 +89,14 @@ def test_prefer_well_formed_takes_flawed_pairs_only_to_fill_up():
         "Where is maria?",
         "What opened",
     ]
+
+
+def test_prefer_well_formed_does_not_take_a_pair_twice():
+    """A cut and a finished copy of one pair (multi-pair formats mark every pair of a cut
+    hypothesis as cut) are one pair, as in the paper's selection."""
+    cut = QAPair("Who won?", "Maria", -0.1, cut=True)
+    rows = [cut, QAPair("who won?", "maria", -0.2), QAPair("Where?", "Oslo", -0.3)]
+    paper = select_pairs(rows, max_pairs=3)
+    preferred = select_pairs(rows, max_pairs=3, prefer_well_formed=True)
+    assert len(paper) == len(preferred) == 2
+    assert [p.question for p in preferred] == ["who won?", "Where?"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..qagen.formats import answer_in_summary
-from .pair_quality import pair_flaws
+from .pair_quality import PAIR_FLAWS, pair_flaws
 
 __all__ = [
     "AGGREGATES",
@@ -26,7 +26,7 @@ __all__ = [
 PAIR_SCORES = ("pair", "answer", "weighted")
 # How a summary's pair scores become one score (QualsConfig.aggregate)
 AGGREGATES = ("mean", "min", "worst_k", "softmin")
-# Which kept pairs are scored and read (QualsConfig.pair_filter)
+# Which candidates are chosen, or which scored pairs a score reads (QualsConfig.pair_filter)
 PAIR_FILTERS = ("none", "well_formed", "prefer_well_formed")
 
 
@@ -73,10 +73,11 @@ class QAPair:
 
     @property
     def flaw_note(self) -> str:
-        """`flaws` for display: ``"[answer in question]"``, or ``""`` for a well-formed pair."""
-        if not self.flaws:
-            return ""
-        return "[" + ", ".join(sorted(f.replace("_", " ") for f in self.flaws)) + "]"
+        """`flaws` for display, in `PAIR_FLAWS`' order: ``"[answer in question]"``, or ``""``
+        for a well-formed pair."""
+        flaws = self.flaws
+        named = [f.replace("_", " ") for f in PAIR_FLAWS if f in flaws]
+        return f"[{', '.join(named)}]" if named else ""
 
 
 @dataclass
@@ -216,7 +217,8 @@ def select_pairs(
     taken for the same answer (ignoring case) is skipped. Stops at exactly ``max_pairs``.
 
     ``prefer_well_formed`` (not the paper's) takes the candidates without a `pair_flaws` flaw
-    this way first, and the flawed ones, the same way, only to fill up to ``max_pairs``.
+    this way first; the flawed ones, by the same rule among themselves, only fill up to
+    ``max_pairs`` (a question already taken for the same answer is skipped there too).
     """
     if max_pairs < 1:
         raise ValueError(f"max_pairs must be at least 1, got {max_pairs}")
@@ -226,17 +228,25 @@ def select_pairs(
     taken = _round_robin([p for p, f in zip(candidates, flawed) if not f], max_pairs)
     if len(taken) < max_pairs:
         fill = [p for p, f in zip(candidates, flawed) if f]
-        taken += _round_robin(fill, max_pairs - len(taken))
+        taken += _round_robin(fill, max_pairs - len(taken), skip={_key(p) for p in taken})
     return taken
 
 
-def _round_robin(candidates: list[QAPair], max_pairs: int) -> list[QAPair]:
-    """`select_pairs`' rule: best first, one pair per answer per round, ``max_pairs`` at most."""
+def _key(pair: QAPair) -> tuple[str, str]:
+    """What makes two pairs the same for `select_pairs`: answer and question, ignoring case."""
+    return pair.answer.lower(), pair.question.lower()
+
+
+def _round_robin(
+    candidates: list[QAPair], max_pairs: int, skip: set[tuple[str, str]] | None = None
+) -> list[QAPair]:
+    """`select_pairs`' rule: best first, one pair per answer per round, ``max_pairs`` at most;
+    pairs with a `_key` in ``skip`` (already taken) are left out."""
     ranked = sorted(candidates, key=lambda p: -p.search_score)
     groups: dict[str, list[QAPair]] = {}
-    seen: set[tuple[str, str]] = set()
+    seen = set(skip or ())
     for pair in ranked:
-        key = (pair.answer.lower(), pair.question.lower())
+        key = _key(pair)
         if key not in seen:
             seen.add(key)
             groups.setdefault(key[0], []).append(pair)

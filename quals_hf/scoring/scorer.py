@@ -75,13 +75,14 @@ class QualsConfig:
             scores each pair in the window where its tokens' log-probabilities sum highest,
             whatever ``pair_score`` (`sentence_windows`; costs a read of each window and a
             pass per window).
-        pair_filter: ``"none"`` (the paper) scores every kept pair; ``"well_formed"`` scores
-            only the pairs without a `pair_flaws` flaw (cut by the search, an answer across a
-            sentence end or over 8 words, ...) when a summary has any, else all its pairs (so
-            it adds no NaN); ``"prefer_well_formed"`` picks the ``max_pairs`` pairs among the
-            well-formed candidates of the search first and fills up with flawed ones only
-            when too few are well-formed (`select_pairs`), so the score reads as many pairs as
-            the paper's. docs/text_forms.md measures what each kind of pair carries.
+        pair_filter: ``"none"`` (the paper) reads every kept pair; ``"well_formed"`` scores
+            the same pairs but a summary's score reads only those without a `pair_flaws` flaw
+            (cut by the search, an answer across a sentence end or over 8 words, ...) when it
+            has any, else all its pairs (so it adds no NaN); ``"prefer_well_formed"`` picks the
+            ``max_pairs`` pairs among the well-formed candidates of the search first and fills
+            up with flawed ones only when too few are well-formed (`select_pairs`), so the
+            score reads as many pairs as the paper's. docs/text_forms.md measures what each
+            kind of pair carries.
         normalize_text: ``False`` (the paper) reads the texts as given; ``True`` reads
             `normalize`'s form of each source and summary (lower-cased, PTB tokenization
             undone), so that a summary written as-is and lower-cased and PTB-tokenized is
@@ -201,7 +202,11 @@ class QualsConfig:
         return cls(**{**RECOMMENDED_OPTIONS, **overrides})
 
     def summary_score(self, pair_scores: Sequence[PairScore]) -> float:
-        """One summary's score from its scored pairs under this config; NaN without pairs."""
+        """One summary's score from its scored pairs under this config; NaN without pairs.
+
+        ``pair_filter="prefer_well_formed"`` acts on the search's candidates, before scoring,
+        so here it reads the pairs as given: rescoring a paper run's stored pairs with it gives
+        the paper's score."""
         if self.pair_filter == "well_formed":
             formed = [p for p in pair_scores if not p.pair.flaws]
             pair_scores = formed or pair_scores
@@ -513,7 +518,8 @@ class QualsScorer:
         """The question-answer pairs QUALS scores for each summary (at most ``max_pairs``).
 
         Diverse beam search on the summary, parse, keep pairs whose answer is in the summary,
-        order by search score and take them round-robin over distinct answers.
+        order by search score and take them round-robin over distinct answers (well-formed
+        ones first with ``pair_filter="prefer_well_formed"``: `select_pairs`).
         """
         summaries = check_texts(summaries, "summaries")
         _, summaries, written = self._read([], summaries)
