@@ -73,12 +73,15 @@ QAGENS = {
     "qagen-v1-search2": "v1, search that lets answers end (shipped)",
     "qagen-v1-norm": "v1, answers that end, normalize_text=True",
     "qagen-v1-prefer": "v1, answers that end, pair_filter='prefer_well_formed'",
+    "qagen-v1-norm-prefer": "v1, answers that end, normalize_text=True, prefer_well_formed",
 }
 # the package's QAGen and search on the summaries as QAGS wrote them: the run that
 # `quals-hf demo` and the README quote, copied into the package by `package_scores`
 SHIPPED_RUN = "qagen-v1-search2_text"
-# the same QAGen and search choosing well-formed pairs first, on every QAGS summary
+# the same QAGen and search choosing well-formed pairs first, on every QAGS summary; and so
+# with normalize_text
 PREFER_RUN = "qagen-v1-prefer_text"
+NORM_PREFER_RUN = "qagen-v1-norm-prefer_text"
 PACKAGE_SCORES = ROOT / "quals_hf" / "benchmark_data" / "qags" / "quals_scores.json"
 FORMS = {"text": "as written", "lower-ptb": "lower-cased, PTB-tokenized"}
 
@@ -290,12 +293,13 @@ def signal(runs: list[str] | None = None) -> str:
     return table(head, rows)
 
 
-def well_formed_first() -> str:
-    """`PREFER_RUN` beside `SHIPPED_RUN` on the summaries both scored, on each seeded half of
-    each set and on the whole: Pearson of each, the paired difference with its interval, the
-    pairs each scored per summary and the share of them that is malformed. The rule for
-    `QualsConfig.recommended`: a difference interval above 0 on both halves of both sets."""
-    runs = [SHIPPED_RUN, PREFER_RUN]
+def against_shipped(run: str, label: str) -> str:
+    """``run`` (called ``label``) beside `SHIPPED_RUN` on the summaries both scored, on each
+    seeded half of each set and on the whole: Pearson of each, the paired difference with its
+    interval, the pairs each scored per summary and the share of them that is malformed. The
+    rule for `QualsConfig.recommended`: a difference interval above 0 on both halves of both
+    sets."""
+    runs = [SHIPPED_RUN, run]
     rows = []
     for name in QAGS_NAMES:
         ids = common_ids(runs, name)
@@ -303,7 +307,7 @@ def well_formed_first() -> str:
         labels = [human(name)[i] for i in ids]
         for part, idx in zip(("A", "B", "all"), [*halves(ids), list(range(len(ids)))]):
             h = [labels[k] for k in idx]
-            paper, preferred = ([values[k] for k in idx] for values in scores)
+            paper, other = ([values[k] for k in idx] for values in scores)
             shares = [
                 flaw_shares(
                     (p["question"], p["answer"], p.get("cut", False))
@@ -318,15 +322,15 @@ def well_formed_first() -> str:
                     part,
                     str(len(idx)),
                     interval(correlations(paper, h)),
-                    interval(correlations(preferred, h)),
-                    interval({"d": paired_difference(preferred, paper, h)}, "d"),
+                    interval(correlations(other, h)),
+                    interval({"d": paired_difference(other, paper, h)}, "d"),
                     " / ".join(f"{share['pairs'] / len(idx):.2f}" for share in shares),
                     *(pct(share["malformed"]) for share in shares),
                 ]
             )
-    head = ["set", "half", "n", "paper: Pearson x100", "well-formed first: Pearson x100"]
-    head += ["difference [95%]", "pairs per summary (paper / well-formed first)"]
-    head += ["paper: malformed", "well-formed first: malformed"]
+    head = ["set", "half", "n", "paper: Pearson x100", f"{label}: Pearson x100"]
+    head += ["difference [95%]", f"pairs per summary (paper / {label})"]
+    head += ["paper: malformed", f"{label}: malformed"]
     return table(head, rows)
 
 
@@ -417,7 +421,10 @@ TABLES: dict[str, Callable[[], str]] = {
     "seconds-per-summary": seconds_per_summary,
     "pair-quality-shipped": lambda: pair_quality([SHIPPED_RUN]),
     "signal-shipped": lambda: signal([SHIPPED_RUN]),
-    "well-formed-first": well_formed_first,
+    "well-formed-first": lambda: against_shipped(PREFER_RUN, "well-formed first"),
+    "normalized-well-formed-first": lambda: against_shipped(
+        NORM_PREFER_RUN, "normalized, well-formed first"
+    ),
     "validity": _shipped(validity_table),
     "validity-stats": _shipped(validity_report.extra_lines),
     "validity-options": _shipped(validity_report.option_table),
