@@ -23,7 +23,7 @@ import json
 import math
 import re
 import statistics
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -143,12 +143,16 @@ def each_run(
             yield name, run, ids, validity_runs()[run]["rows"][name]
 
 
+def stored_flaw_shares(pairs: Iterable[dict[str, Any]]) -> dict[str, float | int]:
+    """`flaw_shares` of stored pair rows (``question``, ``answer``, ``cut``)."""
+    return flaw_shares((p["question"], p["answer"], p.get("cut", False)) for p in pairs)
+
+
 def pair_quality(runs: list[str] | None = None) -> str:
     """Share of kept pairs with each `PAIR_FLAWS` flaw, per run and set."""
     rows = []
     for name, run, ids, stored in each_run(runs):
-        pairs = [p for i in ids for p in stored[i]["pairs"]]
-        shares = flaw_shares((p["question"], p["answer"], p.get("cut", False)) for p in pairs)
+        shares = stored_flaw_shares(p for i in ids for p in stored[i]["pairs"])
         rows.append(
             [
                 SET_TITLES[name],
@@ -309,10 +313,8 @@ def against_shipped(run: str, label: str) -> str:
             h = [labels[k] for k in idx]
             paper, other = ([values[k] for k in idx] for values in scores)
             shares = [
-                flaw_shares(
-                    (p["question"], p["answer"], p.get("cut", False))
-                    for k in idx
-                    for p in validity_runs()[r]["rows"][name][ids[k]]["pairs"]
+                stored_flaw_shares(
+                    p for k in idx for p in validity_runs()[r]["rows"][name][ids[k]]["pairs"]
                 )
                 for r in runs
             ]
