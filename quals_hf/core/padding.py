@@ -1,6 +1,10 @@
-"""Padding token id lists into tensors: one helper for the scorers, QA and the collator."""
+"""Padding token id lists into tensors (one helper for the scorers, QA and the collator), and
+splitting rows of unequal length into calls that pad little."""
 
 from __future__ import annotations
+
+import math
+from collections.abc import Sequence
 
 import torch
 
@@ -20,3 +24,36 @@ def pad_sequences(
         ids[i, span] = torch.tensor(s, dtype=torch.long)
         mask[i, span] = 1
     return ids, mask
+
+
+def length_chunks(lengths: Sequence[int], call_cost: int) -> list[list[int]]:
+    """Split rows into chunks, each to be padded to its own longest row, at the least cost.
+
+    A chunk costs its padded tokens (rows x its longest row) plus ``call_cost`` tokens for the
+    call that runs it: one call pads short rows to the longest, one call per row pays the call
+    that many times. Some best split cuts the rows sorted longest first into runs at changes
+    of length, so an exact dynamic programme over the distinct lengths finds it.
+
+    Returns:
+        The chunks as lists of row positions, longest rows first (every row exactly once).
+    """
+    groups: dict[int, list[int]] = {}
+    for row in sorted(range(len(lengths)), key=lambda r: -lengths[r]):
+        groups.setdefault(lengths[row], []).append(row)
+    runs = list(groups.values())
+    rows_before = [0]
+    for run in runs:
+        rows_before.append(rows_before[-1] + len(run))
+    best = [0.0] + [math.inf] * len(runs)  # best[j]: least cost of the first j runs
+    start = [0] * (len(runs) + 1)
+    for end in range(1, len(runs) + 1):
+        for first in range(end):
+            width = lengths[runs[first][0]]
+            cost = best[first] + width * (rows_before[end] - rows_before[first]) + call_cost
+            if cost < best[end]:
+                best[end], start[end] = cost, first
+    chunks, end = [], len(runs)
+    while end:
+        chunks.append([row for run in runs[start[end] : end] for row in run])
+        end = start[end]
+    return chunks[::-1]

@@ -143,9 +143,15 @@ class QAGenBackend(ABC):
 
     def fan_out(self, state: DecodeState, index: torch.Tensor, extra_tokens: int) -> DecodeState:
         """Row ``r`` continues input ``index[r]`` of a freshly read ``state``, with room in the
-        cache for ``extra_tokens`` more tokens (``state`` is used up)."""
+        cache for ``extra_tokens`` more tokens (``state`` is used up unless `fans_out_again`)."""
         reserve_cache(state.cache, extra_tokens)
         return state.select(index)
+
+    @property
+    def fans_out_again(self) -> bool:
+        """Whether `fan_out` leaves the read state intact, so that one read can be fanned out
+        several times (`target_token_logprobs` then runs its targets in parts of like length)."""
+        return False
 
     @torch.inference_mode()
     def read_lists(self, inputs: list[list[int]]) -> DecodeState:
@@ -268,11 +274,16 @@ class DecoderOnlyBackend(QAGenBackend):
         tensors = {"mask": attention_mask, "next_position": positions[:, -1] + 1}
         return DecodeState(out.logits[:, -1, :], out.cache, tensors)
 
+    @property
+    def fans_out_again(self) -> bool:
+        """True where the prompts are shared: their fan-out only reads the read state's cache."""
+        return shares_prefix(self.model)
+
     def fan_out(self, state: DecodeState, index: torch.Tensor, extra_tokens: int) -> DecodeState:
         """As `QAGenBackend.fan_out`; for models `shares_prefix` accepts, the prompts stay in
         one copy and each row's cache holds only what it adds (in float32, as its attention
         reads it)."""
-        if not shares_prefix(self.model):
+        if not self.fans_out_again:
             return super().fan_out(state, index, extra_tokens)
         own = DynamicCache()
         own.layers = [
