@@ -36,6 +36,7 @@ from markdown_table import interval, pct, table
 
 from quals_hf import QualsConfig, ValidityResult, measure_validity
 from quals_hf.benchmark_data import QAGS_NAMES, demo_pair, load_qags
+from quals_hf.core.padding import length_chunks
 from quals_hf.evaluation import (
     SET_TITLES,
     bigram_share,
@@ -48,6 +49,7 @@ from quals_hf.evaluation import (
     word_share,
 )
 from quals_hf.evaluation import report as validity_report
+from quals_hf.qagen.likelihood import CALL_COST_TOKENS
 from quals_hf.scoring.pair_quality import PAIR_FLAWS, flaw_shares
 from quals_hf.scoring.pairs import PairScore
 
@@ -78,8 +80,9 @@ QAGENS = {
 # the package's QAGen and search on the summaries as QAGS wrote them: the run that
 # `quals-hf demo` and the README quote, copied into the package by `package_scores`
 SHIPPED_RUN = "qagen-v1-search2_text"
-# the same QAGen and search choosing well-formed pairs first, on every QAGS summary; and so
-# with normalize_text
+# the same QAGen and search on every QAGS summary with normalize_text, choosing well-formed
+# pairs first, and with both
+NORM_RUN = "qagen-v1-norm_text"
 PREFER_RUN = "qagen-v1-prefer_text"
 NORM_PREFER_RUN = "qagen-v1-norm-prefer_text"
 PACKAGE_SCORES = ROOT / "quals_hf" / "benchmark_data" / "qags" / "quals_scores.json"
@@ -256,6 +259,41 @@ def seconds_per_summary() -> str:
     return table(["set", "QAGen, summaries", "n", "s per summary", "threads"], rows)
 
 
+def scoring_padding() -> str:
+    """How much of the teacher-forced pass over pairs given their sources is real tokens, not
+    padding, for batches of consecutive summaries of `SHIPPED_RUN` (stored pair lengths): one
+    pass per batch padded to its longest pair, and parts of like length (`length_chunks` with
+    the scorer's `CALL_COST_TOKENS`)."""
+    rows = []
+    for name in QAGS_NAMES:
+        stored = validity_runs()[SHIPPED_RUN]["rows"][name]
+        lengths = [[len(p["token_logprobs_x"]) for p in stored[i]["pairs"]] for i in stored]
+        for size in (1, 4, 8):
+            batches = [
+                [n for pairs in lengths[k : k + size] for n in pairs]
+                for k in range(0, len(lengths), size)
+            ]
+            batches = [b for b in batches if b]
+            real = sum(sum(b) for b in batches)
+            parts = [length_chunks(b, CALL_COST_TOKENS) for b in batches]
+            padded = sum(
+                sum(max(b[r] for r in c) * len(c) for c in ps) for b, ps in zip(batches, parts)
+            )
+            rows.append(
+                [
+                    SET_TITLES[name],
+                    str(size),
+                    f"{statistics.fmean(len(b) for b in batches):.1f}",
+                    pct(real / sum(max(b) * len(b) for b in batches)),
+                    pct(real / padded),
+                    f"{statistics.fmean(len(ps) for ps in parts):.1f}",
+                ]
+            )
+    head = ["set", "summaries per batch", "pairs per batch", "real tokens: one pass"]
+    head += ["real tokens: parts", "passes per batch: parts"]
+    return table(head, rows)
+
+
 def _malformed(pairs: list[PairScore]) -> list[PairScore]:
     return [p for p in pairs if p.pair.flaws]
 
@@ -421,8 +459,10 @@ TABLES: dict[str, Callable[[], str]] = {
     "text-forms": text_forms,
     "validity-sample": validity_sample,
     "seconds-per-summary": seconds_per_summary,
+    "scoring-padding": scoring_padding,
     "pair-quality-shipped": lambda: pair_quality([SHIPPED_RUN]),
     "signal-shipped": lambda: signal([SHIPPED_RUN]),
+    "normalized": lambda: against_shipped(NORM_RUN, "normalized"),
     "well-formed-first": lambda: against_shipped(PREFER_RUN, "well-formed first"),
     "normalized-well-formed-first": lambda: against_shipped(
         NORM_PREFER_RUN, "normalized, well-formed first"
