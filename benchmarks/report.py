@@ -260,37 +260,37 @@ def seconds_per_summary() -> str:
 
 
 def scoring_padding() -> str:
-    """How much of the teacher-forced pass over pairs given their sources is real tokens, not
-    padding, for batches of consecutive summaries of `SHIPPED_RUN` (stored pair lengths): one
-    pass per batch padded to its longest pair, and parts of like length (`length_chunks` with
-    the scorer's `CALL_COST_TOKENS`)."""
+    """How much of the teacher-forced pass over pairs given their sources reads pair tokens,
+    not padding, for batches of consecutive summaries of `SHIPPED_RUN` (stored pair lengths;
+    the pass reads each pair but its last token): one pass per batch padded to its longest
+    pair, and parts of like length (`length_chunks` with the scorer's `CALL_COST_TOKENS`).
+    An estimate of the padding saved, not of time: the prompts' share of the attention is not
+    counted."""
     rows = []
     for name in QAGS_NAMES:
         stored = validity_runs()[SHIPPED_RUN]["rows"][name]
-        lengths = [[len(p["token_logprobs_x"]) for p in stored[i]["pairs"]] for i in stored]
+        widths = [[len(p["token_logprobs_x"]) - 1 for p in stored[i]["pairs"]] for i in stored]
         for size in (1, 4, 8):
             batches = [
-                [n for pairs in lengths[k : k + size] for n in pairs]
-                for k in range(0, len(lengths), size)
+                [w for pairs in widths[k : k + size] for w in pairs]
+                for k in range(0, len(widths), size)
             ]
             batches = [b for b in batches if b]
             real = sum(sum(b) for b in batches)
             parts = [length_chunks(b, CALL_COST_TOKENS) for b in batches]
-            padded = sum(
-                sum(max(b[r] for r in c) * len(c) for c in ps) for b, ps in zip(batches, parts)
-            )
+            padded = [[max(b[r] for r in c) * len(c) for c in ps] for b, ps in zip(batches, parts)]
             rows.append(
                 [
                     SET_TITLES[name],
                     str(size),
                     f"{statistics.fmean(len(b) for b in batches):.1f}",
                     pct(real / sum(max(b) * len(b) for b in batches)),
-                    pct(real / padded),
-                    f"{statistics.fmean(len(ps) for ps in parts):.1f}",
+                    pct(real / sum(sum(p) for p in padded)),
+                    f"{statistics.fmean(sum(map(bool, p)) for p in padded):.1f}",
                 ]
             )
-    head = ["set", "summaries per batch", "pairs per batch", "real tokens: one pass"]
-    head += ["real tokens: parts", "passes per batch: parts"]
+    head = ["set", "summaries per batch", "pairs per batch", "pair tokens: one pass"]
+    head += ["pair tokens: parts", "passes per batch: parts"]
     return table(head, rows)
 
 

@@ -1,7 +1,6 @@
 """Splitting rows of unequal length into calls that pad little (`length_chunks`), and the
 teacher-forced scoring that runs its targets in such parts."""
 
-import itertools
 import random
 
 import pytest
@@ -11,42 +10,43 @@ from transformers import LlamaForCausalLM
 from quals_hf import DecoderOnlyBackend
 from quals_hf.core.padding import length_chunks
 from quals_hf.qagen.likelihood import target_token_logprobs
+from quals_hf.qagen.shared_prefix import SharedPrefix
 from quals_hf.toy.models import toy_llama_config, toy_tokenizer
 
 _step = DecoderOnlyBackend.step
 
 
-def _cost(chunks: list[list[int]], lengths: list[int], call_cost: int) -> int:
-    return sum(max(lengths[r] for r in c) * len(c) + call_cost for c in chunks)
+def _cost(chunks: list[list[int]], widths: list[int], call_cost: int) -> int:
+    cost = 0
+    for chunk in chunks:
+        width = max(widths[r] for r in chunk)
+        cost += width * len(chunk) + (call_cost if width else 0)
+    return cost
 
 
-def _best_cost_by_brute_force(lengths: list[int], call_cost: int) -> int:
-    """Every split of the rows, sorted longest first, into consecutive runs."""
-    order = sorted(range(len(lengths)), key=lambda r: -lengths[r])
-    best = None
-    for cuts in itertools.product([False, True], repeat=len(order) - 1):
-        chunks, current = [], [order[0]]
-        for row, cut in zip(order[1:], cuts):
-            if cut:
-                chunks.append(current)
-                current = []
-            current.append(row)
-        chunks.append(current)
-        cost = _cost(chunks, lengths, call_cost)
-        best = cost if best is None else min(best, cost)
-    return best
+def _partitions(rows: list[int]):
+    """Every split of ``rows`` into non-empty sets (any sets, not only runs of some order)."""
+    if not rows:
+        yield []
+        return
+    first, rest = rows[0], rows[1:]
+    for split in _partitions(rest):
+        yield [[first], *split]
+        for k in range(len(split)):
+            yield [*split[:k], [first, *split[k]], *split[k + 1 :]]
 
 
 @pytest.mark.parametrize("seed", range(20))
 def test_length_chunks_cover_every_row_once_at_the_least_cost(seed):
     rng = random.Random(seed)
-    lengths = [rng.choice([0, 1, 3, 5, 12, 20, 40, 61]) for _ in range(rng.randint(1, 11))]
+    widths = [rng.choice([0, 1, 3, 5, 12, 20, 40, 61]) for _ in range(rng.randint(1, 7))]
     call_cost = rng.choice([0, 4, 16, 64, 500])
-    chunks = length_chunks(lengths, call_cost)
-    assert sorted(r for c in chunks for r in c) == list(range(len(lengths)))
-    assert _cost(chunks, lengths, call_cost) == _best_cost_by_brute_force(lengths, call_cost)
-    firsts = [lengths[c[0]] for c in chunks]
-    assert firsts == sorted(firsts, reverse=True)  # longest rows first
+    chunks = length_chunks(widths, call_cost)
+    assert sorted(r for c in chunks for r in c) == list(range(len(widths)))
+    best = min(_cost(split, widths, call_cost) for split in _partitions(list(range(len(widths)))))
+    assert _cost(chunks, widths, call_cost) == best
+    firsts = [widths[c[0]] for c in chunks]
+    assert firsts == sorted(firsts, reverse=True)  # widest rows first
 
 
 def test_length_chunks_trade_calls_against_padding():
@@ -54,6 +54,7 @@ def test_length_chunks_trade_calls_against_padding():
     assert len(length_chunks(lengths, call_cost=10_000)) == 1  # calls dear: pad to 60
     assert [len(c) for c in length_chunks(lengths, call_cost=16)] == [1, 9]
     assert length_chunks([], call_cost=16) == []
+    assert length_chunks([20, 0, 0, 0], call_cost=64) == [[0], [1, 2, 3]]  # width 0: no call
 
 
 @pytest.mark.parametrize("call_cost", [0, 64])
@@ -65,6 +66,13 @@ def test_targets_scored_in_parts_get_what_one_call_per_target_gets(call_cost, mo
     monkeypatch.setattr(
         DecoderOnlyBackend, "step", lambda self, *a: steps.append(1) or _step(self, *a)
     )
+    made = []
+    from_cache = SharedPrefix.from_cache.__func__
+    monkeypatch.setattr(
+        SharedPrefix,
+        "from_cache",
+        classmethod(lambda cls, *a: made.append(1) or from_cache(cls, *a)),
+    )
     torch.manual_seed(0)
     model = LlamaForCausalLM(toy_llama_config(toy_tokenizer(), hidden_size=32, layers=2)).eval()
     rng = random.Random(1)
@@ -73,14 +81,17 @@ def test_targets_scored_in_parts_get_what_one_call_per_target_gets(call_cost, mo
     def ids(n: int) -> list[int]:
         return [rng.randrange(4, vocab) for _ in range(n)]
 
-    inputs = [ids(9), ids(15)]
+    first = ids(9)
+    inputs = [first, ids(15), first]  # equal inputs are read once
     targets = [
-        [([], ids(n)) for n in (40, 3, 0, 12)],
+        [([], ids(n)) for n in (40, 3, 0, 12, 1)],
         [(ids(1), ids(n)) for n in (2, 25, 1)],
+        [([], ids(n)) for n in (7, 1)],
     ]
     got = target_token_logprobs(model, inputs, targets)
-    assert len(steps) == (5 if call_cost == 0 else 2)  # a part per length of 2+ tokens, or fewer
-    assert [len(t) for ts in got for t in ts] == [40, 3, 0, 12, 2, 25, 1]
+    assert [len(t) for ts in got for t in ts] == [40, 3, 0, 12, 1, 2, 25, 1, 7, 1]
+    assert len(steps) == (6 if call_cost == 0 else 2)  # a part per width above 0, or fewer
+    assert len(made) == 1  # the parts share one float32 copy of the read prompts
     for text, ts, lps in zip(inputs, targets, got):
         for (prefix, tokens), lp in zip(ts, lps):
             if not tokens:

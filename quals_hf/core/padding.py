@@ -26,20 +26,21 @@ def pad_sequences(
     return ids, mask
 
 
-def length_chunks(lengths: Sequence[int], call_cost: int) -> list[list[int]]:
-    """Split rows into chunks, each to be padded to its own longest row, at the least cost.
+def length_chunks(widths: Sequence[int], call_cost: int) -> list[list[int]]:
+    """Split rows into chunks, each to be padded to its own widest row, at the least cost.
 
-    A chunk costs its padded tokens (rows x its longest row) plus ``call_cost`` tokens for the
-    call that runs it: one call pads short rows to the longest, one call per row pays the call
-    that many times. Some best split cuts the rows sorted longest first into runs at changes
-    of length, so an exact dynamic programme over the distinct lengths finds it.
+    A chunk costs its padded tokens (rows x its widest row) plus ``call_cost`` tokens for the
+    call that runs it (none for a chunk of width 0, which needs no call): one call pads short
+    rows to the widest, one call per row pays the call that many times. Some best split cuts
+    the rows sorted widest first into runs at changes of width, so an exact dynamic programme
+    over the distinct widths finds it.
 
     Returns:
-        The chunks as lists of row positions, longest rows first (every row exactly once).
+        The chunks as lists of row positions, widest rows first (every row exactly once).
     """
     groups: dict[int, list[int]] = {}
-    for row in sorted(range(len(lengths)), key=lambda r: -lengths[r]):
-        groups.setdefault(lengths[row], []).append(row)
+    for row in sorted(range(len(widths)), key=lambda r: -widths[r]):
+        groups.setdefault(widths[row], []).append(row)
     runs = list(groups.values())
     rows_before = [0]
     for run in runs:
@@ -48,8 +49,9 @@ def length_chunks(lengths: Sequence[int], call_cost: int) -> list[list[int]]:
     start = [0] * (len(runs) + 1)
     for end in range(1, len(runs) + 1):
         for first in range(end):
-            width = lengths[runs[first][0]]
-            cost = best[first] + width * (rows_before[end] - rows_before[first]) + call_cost
+            width = widths[runs[first][0]]
+            rows = rows_before[end] - rows_before[first]
+            cost = best[first] + width * rows + (call_cost if width else 0)
             if cost < best[end]:
                 best[end], start[end] = cost, first
     chunks, end = [], len(runs)

@@ -35,12 +35,15 @@ class DecodeState:
             each row added to its prompt).
         tensors: per-row tensors (first dimension = rows) that the backend's steps need.
         prefix: the prompts the rows continue, held once (decoder-only `fan_out`).
+        as_prefix: the prompts this state read, as a `SharedPrefix`: made by the first
+            decoder-only `fan_out` of the read and reused by any further one.
     """
 
     logits: torch.Tensor
     cache: Cache
     tensors: dict[str, torch.Tensor]
     prefix: SharedPrefix | None = None
+    as_prefix: SharedPrefix | None = None
 
     @property
     def rows(self) -> int:
@@ -290,8 +293,9 @@ class DecoderOnlyBackend(QAGenBackend):
             ReservedLayer(DynamicLayer(), extra_tokens, torch.float32) for _ in state.cache.layers
         ]
         tensors = {"next_position": state.tensors["next_position"][index], "owner": index}
-        prefix = SharedPrefix.from_cache(state.cache, state.tensors["mask"])
-        return DecodeState(state.logits.index_select(0, index), own, tensors, prefix)
+        if state.as_prefix is None:
+            state.as_prefix = SharedPrefix.from_cache(state.cache, state.tensors["mask"])
+        return DecodeState(state.logits.index_select(0, index), own, tensors, state.as_prefix)
 
     @torch.inference_mode()
     def step(self, state: DecodeState, tokens: torch.Tensor) -> tuple[DecodeState, torch.Tensor]:

@@ -37,7 +37,7 @@ def target_token_logprobs(
         targets: for each input, its targets as ``(prefix_ids, token_ids)``: after reading the
             input, the model reads the prefix, then the tokens; only ``token_ids`` are scored.
         state: the backend's state after reading ``inputs``, if the caller already has it
-            (it is used up: its cache is extended in place).
+            (it is used up unless the backend `fans_out_again`: its cache is extended in place).
 
     Returns:
         For each input, for each target, a float tensor of ``len(token_ids)`` log-probabilities.
@@ -60,7 +60,8 @@ def target_token_logprobs(
     first_lp = torch.log_softmax(state.logits.float(), dim=-1)
     parts = [list(range(len(full)))]
     if backend.fans_out_again:  # each part padded to its own longest target, not all to one
-        parts = length_chunks([len(f) for f in full], CALL_COST_TOKENS)
+        # a target's pass reads all its tokens but the last (the read predicts the first)
+        parts = length_chunks([max(len(f) - 1, 0) for f in full], CALL_COST_TOKENS)
     token_lp: list[torch.Tensor] = [torch.zeros(0)] * len(full)
     for part in parts:
         part_full = [full[r] for r in part]
