@@ -14,6 +14,8 @@ checked and rewritten with the table. What is stored:
   per-token log-probabilities and whether the search cut it (``quals_SET.jsonl.gz``);
 - ``results/qagen_squad/RUN.jsonl.gz``: `benchmarks/qagen_squad.py`, per held-out SQuAD pair
   the target loss and the greedy generation of a QAGen (the model card's numbers).
+- ``results/pair_acceptance/labels.jsonl``: a reader's judgements of pairs sampled from the
+  validity runs by `benchmarks/pair_acceptance.py` (`report_acceptance`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import report_acceptance
 import report_conseq
 import report_speed
 import report_squad
@@ -475,6 +478,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "strengths": strengths,
     "demo": demo,
     "demo-time": demo_time,
+    **report_acceptance.TABLES,
     **report_conseq.TABLES,
     **report_speed.TABLES,
     **report_squad.TABLES,

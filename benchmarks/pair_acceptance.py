@@ -1,0 +1,87 @@
+"""Would a reader accept QUALS' pairs? A blind labelling sheet drawn from stored runs.
+
+    python benchmarks/pair_acceptance.py > sheet.txt   # the pairs to judge, no scores shown
+
+Draws a seeded sample of the kept pairs of stored validity runs (`RUNS`: the paper's choice of
+pairs and ``pair_filter="prefer_well_formed"``, all 474 QAGS summaries), ``PER_RUN_AND_SET``
+pairs of each run and set, merges the pairs both runs chose, shuffles them, and prints each with
+its summary only: not its scores, not the run that chose it. A reader judges each by `RUBRIC`;
+the judgements are stored in ``results/pair_acceptance/labels.jsonl`` (one row per pair:
+``set``, ``id``, ``question``, ``answer``, ``accept``, the main `REASONS` entry that fails it
+and a ``note``), and `report_acceptance` turns them into the docs' tables.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from functools import cache
+from pathlib import Path
+
+from quals_hf.benchmark_data import QAGS_NAMES, load_qags
+
+RESULTS = Path(__file__).resolve().parent / "results"
+RUNS = ("qagen-v1-search2_text", "qagen-v1-prefer_text")
+PER_RUN_AND_SET = 30
+SEED = 0
+RUBRIC = """\
+Accept a pair only if all of these hold, judged from the summary alone (not the source):
+1. the question is a question a person could ask: readable, about the summary's content, and
+   asking one thing (a question with invented details that the summary does not state, e.g. a
+   year it never names, fails);
+2. the answer answers that question as the summary tells it: the kind the question asks for
+   (a time for 'when', a number for 'how many', a person or group for 'who') and the right one;
+3. the answer is a whole phrase: not part of a word, not a clause or sentence where the question
+   asks for a name or number, not the question's own words repeated."""
+# why a pair was not accepted (a label row's "reason"), roughly in the rubric's order
+REASONS = (
+    "unreadable question",
+    "no question",
+    "invented detail",
+    "wrong kind of answer",
+    "wrong answer",
+    "answer in or repeating its question",
+)
+
+
+@cache
+def stored_pairs(run: str, name: str) -> dict[tuple[int, str, str], dict]:
+    """Every kept pair of a stored run on set ``name`` by ``(id, question, answer)``: its row
+    as `PairScore.to_dict` stored it."""
+    path = RESULTS / "validity" / run / f"quals_{name}.jsonl.gz"
+    with gzip.open(path, "rt") as f:
+        rows = [json.loads(line) for line in f]
+    return {(int(r["id"]), p["question"], p["answer"]): p for r in rows for p in r["pairs"]}
+
+
+def sampled(run: str, name: str, per_set: int = PER_RUN_AND_SET) -> list[tuple[int, str, str]]:
+    """``(id, question, answer)`` of ``per_set`` kept pairs of ``run`` on set ``name``, drawn
+    uniformly from all of them with a seed of its own (the same draw whenever it runs)."""
+    pairs = sorted(stored_pairs(run, name))
+    return random.Random(f"{SEED}:{run}:{name}").sample(pairs, per_set)
+
+
+def sheet() -> list[dict]:
+    """Every sampled pair once, shuffled, with its set, summary id and summary."""
+    items = []
+    for name in QAGS_NAMES:
+        summaries = dict(zip(load_qags(name)["id"], load_qags(name)["summary"]))
+        unique = sorted({pair for run in RUNS for pair in sampled(run, name)})
+        items += [
+            {"set": name, "id": i, "summary": summaries[i], "question": q, "answer": a}
+            for i, q, a in unique
+        ]
+    random.Random(SEED).shuffle(items)
+    return items
+
+
+def main() -> None:
+    print(RUBRIC, end="\n\n")
+    for k, item in enumerate(sheet()):
+        print(f"[{k}] {item['set']} #{item['id']}: {item['summary']}")
+        print(f"    Q: {item['question']}\n    A: {item['answer']}\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""Tables of docs/text_forms.md on whether a reader accepts QUALS' pairs: the blind judgements
+of `pair_acceptance` (results/pair_acceptance/labels.jsonl) joined to the stored runs."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from markdown_table import table
+from pair_acceptance import REASONS, RUNS, sampled, stored_pairs
+
+from quals_hf.benchmark_data import QAGS_NAMES
+from quals_hf.evaluation import SET_TITLES, auc
+from quals_hf.scoring.pair_quality import pair_flaws
+
+LABELS = Path(__file__).resolve().parent / "results" / "pair_acceptance" / "labels.jsonl"
+CHOICES = {RUNS[0]: "the paper's (shipped)", RUNS[1]: "well-formed first"}
+Key = tuple[str, int, str, str]
+
+
+@cache
+def labels() -> dict[Key, dict[str, Any]]:
+    """Each judged pair by ``(set, id, question, answer)``."""
+    rows = [json.loads(line) for line in LABELS.read_text().splitlines()] if LABELS.exists() else []
+    return {(r["set"], r["id"], r["question"], r["answer"]): r for r in rows}
+
+
+def wilson(accepted: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval (95%) of a share ``accepted / n``: sound for small ``n`` and
+    for shares near 0 or 1, where the normal approximation is not."""
+    if n == 0:
+        return math.nan, math.nan
+    p = accepted / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+ACCEPTED = ["judged", "accepted", "accepted share [95%]"]
+
+
+def accepted_cells(judged: list[dict[str, Any]]) -> list[str]:
+    """The `ACCEPTED` cells of some judged pairs: ``["30", "6", "20.0% [9.5, 37.3]"]``."""
+    n, k = len(judged), sum(r["accept"] for r in judged)
+    low, high = wilson(k, n)
+    share = f"{100 * k / n:.1f}% [{100 * low:.1f}, {100 * high:.1f}]" if n else "n/a"
+    return [str(n), str(k), share]
+
+
+def by_choice() -> str:
+    """Per set and choice of pairs: the share of its sampled pairs a reader accepted."""
+    rows = []
+    for name in QAGS_NAMES:
+        for run, label in CHOICES.items():
+            judged = [labels()[(name, *key)] for key in sampled(run, name)]
+            rows.append([SET_TITLES[name], label, *accepted_cells(judged)])
+    return table(["set", "pairs chosen", *ACCEPTED], rows)
+
+
+def _flawed(r: dict[str, Any]) -> bool:
+    # the labels do not keep the stored rows' `cut`: no judged pair was cut (the stored rows
+    # say so), so the checks of the text alone decide
+    return bool(pair_flaws(r["question"], r["answer"]))
+
+
+def by_form() -> str:
+    """Every judged pair, malformed (`pair_flaws`) or not: the share a reader accepted, and
+    why the others were not accepted."""
+    rows = []
+    for name in QAGS_NAMES:
+        for label, malformed in (("malformed", True), ("well-formed", False)):
+            judged = [r for r in labels().values() if r["set"] == name and _flawed(r) == malformed]
+            reasons = [sum(r["reason"] == why for r in judged) for why in REASONS]
+            rows.append([SET_TITLES[name], label, *accepted_cells(judged), *map(str, reasons)])
+    return table(["set", "pairs", *ACCEPTED, *REASONS], rows)
+
+
+# A filter fixed before the pairs were judged: keep a pair whose answer the QAGen, reading the
+# summary and the question, finds at least this likely per token (a round-trip check).
+ANSWER_LOGPROB_RULE = math.log(0.5)
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+# what a stored pair row says of the pair, by the name the docs give it
+SIGNS: dict[str, Callable[[dict[str, Any]], float]] = {
+    "answer tokens given the summary and question": lambda p: _mean(
+        p["token_logprobs_y"][p["answer_start"] :]
+    ),
+    "question tokens given the summary": lambda p: _mean(
+        p["token_logprobs_y"][: p["answer_start"]]
+    ),
+    "the pair given the summary (lp_y)": lambda p: p["lp_y"],
+    "the pair given the source (lp_x)": lambda p: p["lp_x"],
+    "lp_x - lp_y (what QUALS averages)": lambda p: p["consistency"],
+}
+
+
+def _stored(key: Key) -> dict[str, Any]:
+    """The stored row of a judged pair, from the first of `RUNS` that kept it."""
+    name, *pair = key
+    return next(
+        stored_pairs(run, name)[tuple(pair)]
+        for run in RUNS
+        if tuple(pair) in stored_pairs(run, name)
+    )
+
+
+def by_sign() -> str:
+    """Could the model's own numbers tell an accepted pair? Per quantity of a stored pair (mean
+    log-probability per token): the ROC AUC of accepted over not accepted pairs, both sets."""
+    judged = [(r["accept"], _stored(key)) for key, r in labels().items()]
+    rows = []
+    for label, sign in SIGNS.items():
+        good = [sign(p) for ok, p in judged if ok]
+        bad = [sign(p) for ok, p in judged if not ok]
+        rows.append([label, f"{auc(good, bad):.2f}", str(len(good)), str(len(bad))])
+    return table(["mean log-probability of", "AUC", "accepted", "not accepted"], rows)
+
+
+def by_rule() -> str:
+    """The pairs `ANSWER_LOGPROB_RULE` keeps and those it drops: the share accepted of each."""
+    sign = SIGNS["answer tokens given the summary and question"]
+    rows = []
+    for label, kept in (("kept", True), ("dropped", False)):
+        judged = [
+            r for key, r in labels().items() if (sign(_stored(key)) >= ANSWER_LOGPROB_RULE) == kept
+        ]
+        rows.append([label, *accepted_cells(judged)])
+    return table(["pairs the rule", *ACCEPTED], rows)
+
+
+TABLES: dict[str, Callable[[], str]] = {
+    "pair-acceptance": by_choice,
+    "pair-acceptance-form": by_form,
+    "pair-acceptance-sign": by_sign,
+    "pair-acceptance-rule": by_rule,
+}
