@@ -22,7 +22,7 @@ faithful summaries; with the documents selected per mining round and the wall ti
         --seeds 0 1 2 3 4 5 6 7 8 9 --threads 1  # -> results/conseq/paper_t1.jsonl
     python benchmarks/conseq_effect.py --seeds 0 --quick --threads 1 --out /tmp/quick.jsonl
     python benchmarks/conseq_effect.py --setting recommended --seeds 0 --arms conseq-quals \
-        --threads 1  # tests/test_conseq_effect.py
+        --threads 1  # tests/test_conseq_effect.py runs this smaller (docs/conseq.md)
 
 The MLE checkpoints are shared by the settings (and kept in ``--work``), so each further
 setting costs only its arms. After the rows, a table pairs every arm with the MLE control of

@@ -9,6 +9,8 @@ hallucination rate, and by how much, depends on float noise (the sign flips betw
 counts and CPUs: docs/conseq.md) and is measured over many runs by the benchmark, not here.
 """
 
+from dataclasses import replace
+
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -18,20 +20,31 @@ def test_conseq_runs_end_to_end_and_separates_the_mined_triples(
     load_benchmark, toy_qagen_dir, tmp_path, training_threads
 ):
     effect = load_benchmark("conseq_effect")
-    setting = effect.SETTINGS["recommended"]  # margin loss, 60% / 60%, answer-token mining
+    # the recipe of docs/conseq.md (margin loss, 60% / 60%, answer-token mining), smaller: 600
+    # MLE steps at 3e-3 (the benchmark's 1000 at 2e-3 took most of this test's 5 minutes), 100
+    # documents mined and 100 tested
+    setting = replace(
+        effect.SETTINGS["recommended"],
+        mle_steps=600,
+        mle_learning_rate=3e-3,
+        pool_docs=100,
+        test_docs=100,
+    )
     rows = effect.run(
         [0], ["conseq-quals"], setting, tmp_path / "rows.jsonl", tmp_path, toy_qagen_dir
     )
     arm = {r["arm"]: r for r in rows}
     start, conseq = arm["mle-start"], arm["conseq-quals"]
     # the premise: the MLE summarizer learned the references' habit of stating a number its
-    # document lacks (75.5 +- 4.8% over 3 seeds), and does not invent one where a number exists
+    # document lacks (86.0% with 1 thread, 67.4% with 2), and does not invent one where a number
+    # exists (0.0% with both)
     assert start["hallucination_without_number"] > 0.5
     assert start["hallucination_with_number"] < 0.05
-    # 60% best references intersected with 60% worst negatives of 200 documents: at least 40
-    assert conseq["selected"][0] >= 40
+    # 60% best references intersected with 60% worst negatives of 100 documents: at least 20
+    # (24 and 23 selected)
+    assert conseq["selected"][0] >= 20
     # the loss does what it is for on the triples it trained on (margin 1.0 on mean token
-    # log-likelihoods; measured 0.23 -> 0.43 with 1 thread, 0.25 -> 0.54 with 2)
+    # log-likelihoods; measured 0.37 -> 0.74 with 1 thread, 0.47 -> 0.79 with 2)
     assert conseq["triple_margin_after"] > conseq["triple_margin_before"] + 0.1
     # and the summarizer still summarizes: ROUGE-2 against the faithful summaries stays high
     assert conseq["rouge2"] > 0.4
