@@ -1,11 +1,12 @@
 """Would a reader accept QUALS' pairs? A blind labelling sheet drawn from stored runs.
 
-    python benchmarks/pair_acceptance.py > sheet.txt   # the pairs to judge, no scores shown
+    python benchmarks/pair_acceptance.py --round 1 --judged results/pair_acceptance/labels.jsonl
 
-Draws a seeded sample of the kept pairs of stored validity runs (`RUNS`: the paper's choice of
-pairs and ``pair_filter="prefer_well_formed"``, all 474 QAGS summaries), ``PER_RUN_AND_SET``
-pairs of each run and set, merges the pairs both runs chose, shuffles them, and prints each with
-its summary only: not its scores, not the run that chose it. A reader judges each by `RUBRIC`;
+Each round (`ROUNDS`) draws a seeded sample of the kept pairs of two stored validity runs on all
+474 QAGS summaries (the shipped run's, and another choice of pairs), ``PER_RUN_AND_SET`` pairs
+of each run and set, merges the pairs both runs chose, shuffles them, and prints each with its
+summary only: not its scores, not the run that chose it (``--judged``: only those not judged
+yet). A reader judges each by `RUBRIC`;
 the judgements are stored in ``results/pair_acceptance/labels.jsonl`` (one row per pair:
 ``set``, ``id``, ``question``, ``answer``, ``accept``, the main `REASONS` entry that fails it
 and a ``note``), and `report_acceptance` turns them into the docs' tables.
@@ -13,6 +14,7 @@ and a ``note``), and `report_acceptance` turns them into the docs' tables.
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import json
 import random
@@ -22,9 +24,14 @@ from pathlib import Path
 from quals_hf.benchmark_data import QAGS_NAMES, load_qags
 
 RESULTS = Path(__file__).resolve().parent / "results"
-RUNS = ("qagen-v1-search2_text", "qagen-v1-prefer_text")
+SHIPPED_RUN = "qagen-v1-search2_text"
+# round (its seed) -> the stored runs whose pairs it compares: each round draws the shipped
+# run's pairs afresh beside another choice of pairs, so that every sheet mixes two runs
+ROUNDS = {
+    0: (SHIPPED_RUN, "qagen-v1-prefer_text"),  # pair_filter="prefer_well_formed"
+    1: (SHIPPED_RUN, "qagen-v1-g20_text"),  # num_groups=20
+}
 PER_RUN_AND_SET = 30
-SEED = 0
 RUBRIC = """\
 Accept a pair only if all of these hold, judged from the summary alone (not the source):
 1. the question is a question a person could ask: readable, about the summary's content, and
@@ -55,32 +62,46 @@ def stored_pairs(run: str, name: str) -> dict[tuple[int, str, str], dict]:
     return {(int(r["id"]), p["question"], p["answer"]): p for r in rows for p in r["pairs"]}
 
 
-def sampled(run: str, name: str, per_set: int = PER_RUN_AND_SET) -> list[tuple[int, str, str]]:
+def sampled(
+    run: str, name: str, round_: int, per_set: int = PER_RUN_AND_SET
+) -> list[tuple[int, str, str]]:
     """``(id, question, answer)`` of ``per_set`` kept pairs of ``run`` on set ``name``, drawn
-    uniformly from all of them with a seed of its own (the same draw whenever it runs)."""
+    uniformly from all of them with a seed of the round's own (the same draw whenever it
+    runs)."""
     pairs = sorted(stored_pairs(run, name))
-    return random.Random(f"{SEED}:{run}:{name}").sample(pairs, per_set)
+    return random.Random(f"{round_}:{run}:{name}").sample(pairs, per_set)
 
 
-def sheet() -> list[dict]:
-    """Every sampled pair once, shuffled, with its set, summary id and summary."""
+def sheet(round_: int) -> list[dict]:
+    """Every pair a round samples, once, shuffled, with its set, summary id and summary."""
     items = []
     for name in QAGS_NAMES:
         summaries = dict(zip(load_qags(name)["id"], load_qags(name)["summary"]))
-        unique = sorted({pair for run in RUNS for pair in sampled(run, name)})
+        unique = sorted({pair for run in ROUNDS[round_] for pair in sampled(run, name, round_)})
         items += [
             {"set": name, "id": i, "summary": summaries[i], "question": q, "answer": a}
             for i, q, a in unique
         ]
-    random.Random(SEED).shuffle(items)
+    random.Random(round_).shuffle(items)
     return items
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--round", type=int, choices=sorted(ROUNDS), default=max(ROUNDS))
+    parser.add_argument(
+        "--judged", type=Path, help="leave out the pairs this labels.jsonl already judges"
+    )
+    args = parser.parse_args(argv)
+    judged = set()
+    if args.judged:
+        rows = [json.loads(line) for line in args.judged.read_text().splitlines()]
+        judged = {(r["set"], r["id"], r["question"], r["answer"]) for r in rows}
     print(RUBRIC, end="\n\n")
-    for k, item in enumerate(sheet()):
-        print(f"[{k}] {item['set']} #{item['id']}: {item['summary']}")
-        print(f"    Q: {item['question']}\n    A: {item['answer']}\n")
+    for k, item in enumerate(sheet(args.round)):
+        if (item["set"], item["id"], item["question"], item["answer"]) not in judged:
+            print(f"[{k}] {item['set']} #{item['id']}: {item['summary']}")
+            print(f"    Q: {item['question']}\n    A: {item['answer']}\n")
 
 
 if __name__ == "__main__":

@@ -11,14 +11,18 @@ from pathlib import Path
 from typing import Any
 
 from markdown_table import table
-from pair_acceptance import REASONS, RUNS, sampled, stored_pairs
+from pair_acceptance import REASONS, ROUNDS, SHIPPED_RUN, sampled, stored_pairs
 
 from quals_hf.benchmark_data import QAGS_NAMES
 from quals_hf.evaluation import SET_TITLES, auc
 from quals_hf.scoring.pair_quality import pair_flaws
 
 LABELS = Path(__file__).resolve().parent / "results" / "pair_acceptance" / "labels.jsonl"
-CHOICES = {RUNS[0]: "the paper's (shipped)", RUNS[1]: "well-formed first"}
+CHOICES = {
+    SHIPPED_RUN: "the paper's (shipped)",
+    "qagen-v1-prefer_text": "well-formed first",
+    "qagen-v1-g20_text": "20 search groups",
+}
 Key = tuple[str, int, str, str]
 
 
@@ -52,13 +56,18 @@ def accepted_cells(judged: list[dict[str, Any]]) -> list[str]:
 
 
 def by_choice() -> str:
-    """Per set and choice of pairs: the share of its sampled pairs a reader accepted."""
+    """Per set, round and choice of pairs: the share of its sampled pairs a reader accepted;
+    then the shipped run's pairs of every round together (a pair drawn twice counts once)."""
     rows = []
     for name in QAGS_NAMES:
-        for run, label in CHOICES.items():
-            judged = [labels()[(name, *key)] for key in sampled(run, name)]
-            rows.append([SET_TITLES[name], label, *accepted_cells(judged)])
-    return table(["set", "pairs chosen", *ACCEPTED], rows)
+        for round_, runs in ROUNDS.items():
+            for run in runs:
+                judged = [labels()[(name, *key)] for key in sampled(run, name, round_)]
+                rows.append([SET_TITLES[name], str(round_), CHOICES[run], *accepted_cells(judged)])
+        shipped = {key for round_ in ROUNDS for key in sampled(SHIPPED_RUN, name, round_)}
+        judged = [labels()[(name, *key)] for key in sorted(shipped)]
+        rows.append([SET_TITLES[name], "all", CHOICES[SHIPPED_RUN], *accepted_cells(judged)])
+    return table(["set", "round", "pairs chosen", *ACCEPTED], rows)
 
 
 def _flawed(r: dict[str, Any]) -> bool:
@@ -103,11 +112,12 @@ SIGNS: dict[str, Callable[[dict[str, Any]], float]] = {
 
 
 def _stored(key: Key) -> dict[str, Any]:
-    """The stored row of a judged pair, from the first of `RUNS` that kept it."""
+    """The stored row of a judged pair, from the first run of `ROUNDS` that kept it."""
     name, *pair = key
+    runs = dict.fromkeys(run for runs in ROUNDS.values() for run in runs)
     return next(
         stored_pairs(run, name)[tuple(pair)]
-        for run in RUNS
+        for run in runs
         if tuple(pair) in stored_pairs(run, name)
     )
 
