@@ -1,6 +1,7 @@
 """Would a reader accept QUALS' pairs? A blind labelling sheet drawn from stored runs.
 
-    python benchmarks/pair_acceptance.py --round 1 --judged results/pair_acceptance/labels.jsonl
+    python benchmarks/pair_acceptance.py --round 1 \
+        --judged benchmarks/results/pair_acceptance/labels.jsonl
 
 Each round (`ROUNDS`) draws a seeded sample of the kept pairs of two stored validity runs on all
 474 QAGS summaries (the shipped run's, and another choice of pairs), ``PER_RUN_AND_SET`` pairs
@@ -15,21 +16,20 @@ and a ``note``), and `report_acceptance` turns them into the docs' tables.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import random
-from functools import cache
 from pathlib import Path
+
+from stored_runs import G20_RUN, PREFER_RUN, SHIPPED_RUN, stored_pairs
 
 from quals_hf.benchmark_data import QAGS_NAMES, load_qags
 
-RESULTS = Path(__file__).resolve().parent / "results"
-SHIPPED_RUN = "qagen-v1-search2_text"
+LABELS = Path(__file__).resolve().parent / "results" / "pair_acceptance" / "labels.jsonl"
 # round (its seed) -> the stored runs whose pairs it compares: each round draws the shipped
 # run's pairs afresh beside another choice of pairs, so that every sheet mixes two runs
 ROUNDS = {
-    0: (SHIPPED_RUN, "qagen-v1-prefer_text"),  # pair_filter="prefer_well_formed"
-    1: (SHIPPED_RUN, "qagen-v1-g20_text"),  # num_groups=20
+    0: (SHIPPED_RUN, PREFER_RUN),  # pair_filter="prefer_well_formed"
+    1: (SHIPPED_RUN, G20_RUN),  # num_groups=20
 }
 PER_RUN_AND_SET = 30
 RUBRIC = """\
@@ -52,16 +52,6 @@ REASONS = (
 )
 
 
-@cache
-def stored_pairs(run: str, name: str) -> dict[tuple[int, str, str], dict]:
-    """Every kept pair of a stored run on set ``name`` by ``(id, question, answer)``: its row
-    as `PairScore.to_dict` stored it."""
-    path = RESULTS / "validity" / run / f"quals_{name}.jsonl.gz"
-    with gzip.open(path, "rt") as f:
-        rows = [json.loads(line) for line in f]
-    return {(int(r["id"]), p["question"], p["answer"]): p for r in rows for p in r["pairs"]}
-
-
 def sampled(
     run: str, name: str, round_: int, per_set: int = PER_RUN_AND_SET
 ) -> list[tuple[int, str, str]]:
@@ -72,11 +62,17 @@ def sampled(
     return random.Random(f"{round_}:{run}:{name}").sample(pairs, per_set)
 
 
+def label_key(row: dict) -> tuple[str, int, str, str]:
+    """What identifies a judged pair (a sheet item or a label row): set, id, question, answer."""
+    return row["set"], row["id"], row["question"], row["answer"]
+
+
 def sheet(round_: int) -> list[dict]:
     """Every pair a round samples, once, shuffled, with its set, summary id and summary."""
     items = []
     for name in QAGS_NAMES:
-        summaries = dict(zip(load_qags(name)["id"], load_qags(name)["summary"]))
+        data = load_qags(name)
+        summaries = dict(zip(data["id"], data["summary"]))
         unique = sorted({pair for run in ROUNDS[round_] for pair in sampled(run, name, round_)})
         items += [
             {"set": name, "id": i, "summary": summaries[i], "question": q, "answer": a}
@@ -95,11 +91,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     judged = set()
     if args.judged:
-        rows = [json.loads(line) for line in args.judged.read_text().splitlines()]
-        judged = {(r["set"], r["id"], r["question"], r["answer"]) for r in rows}
+        judged = {label_key(json.loads(line)) for line in args.judged.read_text().splitlines()}
     print(RUBRIC, end="\n\n")
     for k, item in enumerate(sheet(args.round)):
-        if (item["set"], item["id"], item["question"], item["answer"]) not in judged:
+        if label_key(item) not in judged:
             print(f"[{k}] {item['set']} #{item['id']}: {item['summary']}")
             print(f"    Q: {item['question']}\n    A: {item['answer']}\n")
 

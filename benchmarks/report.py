@@ -36,6 +36,7 @@ import report_speed
 import report_squad
 import report_toy
 from markdown_table import interval, pct, table
+from stored_runs import G20_RUN, NORM_PREFER_RUN, NORM_RUN, PREFER_RUN, SHIPPED_RUN
 
 from quals_hf import QualsConfig, ValidityResult, measure_validity
 from quals_hf.benchmark_data import QAGS_NAMES, demo_pair, load_qags
@@ -81,16 +82,6 @@ QAGENS = {
     "qagen-v1-norm-prefer": "v1, answers that end, normalize_text=True, prefer_well_formed",
     "qagen-v1-g20": "v1, answers that end, num_groups=20",
 }
-# the package's QAGen and search on the summaries as QAGS wrote them: the run that
-# `quals-hf demo` and the README quote, copied into the package by `package_scores`
-SHIPPED_RUN = "qagen-v1-search2_text"
-# the same QAGen and search on every QAGS summary with normalize_text, choosing well-formed
-# pairs first, and with both
-NORM_RUN = "qagen-v1-norm_text"
-PREFER_RUN = "qagen-v1-prefer_text"
-NORM_PREFER_RUN = "qagen-v1-norm-prefer_text"
-# the search with a third of the paper's groups (an approximate mode, docs/benchmarks.md)
-G20_RUN = "qagen-v1-g20_text"
 PACKAGE_SCORES = ROOT / "quals_hf" / "benchmark_data" / "qags" / "quals_scores.json"
 FORMS = {"text": "as written", "lower-ptb": "lower-cased, PTB-tokenized"}
 
@@ -129,9 +120,11 @@ def common_ids(runs: list[str], name: str) -> list[int]:
     seeded order, which the bootstrap's resamples follow: the same summaries in the same order
     give the same interval as docs/validity.md, whichever runs are stored beside them)."""
     found = [validity_runs()[r]["rows"][name] for r in runs]
-    order = [*validity_runs().get(SHIPPED_RUN, {"rows": {name: {}}})["rows"][name]]
-    order += [i for i in (found[0] if found else []) if i not in set(order)]
-    return [i for i in order if all(i in rows for rows in found)] if found else []
+    if not found:
+        return []
+    shipped = validity_runs().get(SHIPPED_RUN, {}).get("rows", {}).get(name, {})
+    order = dict.fromkeys([*shipped, *found[0]])  # the shipped run's ids, then any others
+    return [i for i in order if all(i in rows for rows in found)]
 
 
 def quals(run: str, name: str, ids: list[int]) -> list[float]:

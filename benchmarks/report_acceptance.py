@@ -7,30 +7,43 @@ import json
 import math
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from markdown_table import table
-from pair_acceptance import REASONS, ROUNDS, SHIPPED_RUN, sampled, stored_pairs
+from pair_acceptance import LABELS, REASONS, ROUNDS, label_key, sampled
+from stored_runs import G20_RUN, PREFER_RUN, SHIPPED_RUN, stored_pairs
 
 from quals_hf.benchmark_data import QAGS_NAMES
 from quals_hf.evaluation import SET_TITLES, auc
 from quals_hf.scoring.pair_quality import pair_flaws
 
-LABELS = Path(__file__).resolve().parent / "results" / "pair_acceptance" / "labels.jsonl"
 CHOICES = {
     SHIPPED_RUN: "the paper's (shipped)",
-    "qagen-v1-prefer_text": "well-formed first",
-    "qagen-v1-g20_text": "20 search groups",
+    PREFER_RUN: "well-formed first",
+    G20_RUN: "20 search groups",
 }
+ACCEPTED = ["judged", "accepted", "accepted share [95%]"]
+# A filter fixed before the pairs were judged: keep a pair whose answer the QAGen, reading the
+# summary and the question, finds at least this likely per token (a round-trip check).
+ANSWER_LOGPROB_RULE = math.log(0.5)
 Key = tuple[str, int, str, str]
 
 
 @cache
 def labels() -> dict[Key, dict[str, Any]]:
-    """Each judged pair by ``(set, id, question, answer)``."""
-    rows = [json.loads(line) for line in LABELS.read_text().splitlines()] if LABELS.exists() else []
-    return {(r["set"], r["id"], r["question"], r["answer"]): r for r in rows}
+    """Each judged pair by `label_key`."""
+    return {label_key(r): r for r in map(json.loads, LABELS.read_text().splitlines())}
+
+
+def judgement(key: Key) -> dict[str, Any]:
+    """The stored judgement of a sampled pair; a sampled pair no one judged stops the tables
+    with its round's command."""
+    if key not in labels():
+        raise KeyError(
+            f"{key} is sampled but not judged in {LABELS}: judge the pairs that "
+            "`python benchmarks/pair_acceptance.py --round R --judged LABELS` prints"
+        )
+    return labels()[key]
 
 
 def wilson(accepted: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -42,9 +55,6 @@ def wilson(accepted: int, n: int, z: float = 1.96) -> tuple[float, float]:
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return max(0.0, centre - half), min(1.0, centre + half)
-
-
-ACCEPTED = ["judged", "accepted", "accepted share [95%]"]
 
 
 def accepted_cells(judged: list[dict[str, Any]]) -> list[str]:
@@ -62,18 +72,28 @@ def by_choice() -> str:
     for name in QAGS_NAMES:
         for round_, runs in ROUNDS.items():
             for run in runs:
-                judged = [labels()[(name, *key)] for key in sampled(run, name, round_)]
+                judged = [judgement((name, *key)) for key in sampled(run, name, round_)]
                 rows.append([SET_TITLES[name], str(round_), CHOICES[run], *accepted_cells(judged)])
         shipped = {key for round_ in ROUNDS for key in sampled(SHIPPED_RUN, name, round_)}
-        judged = [labels()[(name, *key)] for key in sorted(shipped)]
+        judged = [judgement((name, *key)) for key in sorted(shipped)]
         rows.append([SET_TITLES[name], "all", CHOICES[SHIPPED_RUN], *accepted_cells(judged)])
     return table(["set", "round", "pairs chosen", *ACCEPTED], rows)
 
 
-def _flawed(r: dict[str, Any]) -> bool:
-    # the labels do not keep the stored rows' `cut`: no judged pair was cut (the stored rows
-    # say so), so the checks of the text alone decide
-    return bool(pair_flaws(r["question"], r["answer"]))
+def _stored(key: Key) -> dict[str, Any]:
+    """The stored row of a judged pair, from the first run of `ROUNDS` that kept it."""
+    name, *pair = key
+    runs = dict.fromkeys(run for runs in ROUNDS.values() for run in runs)
+    found = (stored_pairs(run, name).get(tuple(pair)) for run in runs)
+    row = next((p for p in found if p is not None), None)
+    if row is None:
+        raise KeyError(f"{key} is judged in {LABELS} but kept by no run of ROUNDS")
+    return row
+
+
+def _flawed(key: Key) -> bool:
+    """Whether `pair_flaws` flags a judged pair (whether the search cut it: its stored row)."""
+    return bool(pair_flaws(key[2], key[3], _stored(key).get("cut", False)))
 
 
 def by_form() -> str:
@@ -82,18 +102,14 @@ def by_form() -> str:
     rows = []
     for name in QAGS_NAMES:
         for label, malformed in (("malformed", True), ("well-formed", False)):
-            judged = [r for r in labels().values() if r["set"] == name and _flawed(r) == malformed]
+            judged = [r for k, r in labels().items() if k[0] == name and _flawed(k) == malformed]
             reasons = [sum(r["reason"] == why for r in judged) for why in REASONS]
             rows.append([SET_TITLES[name], label, *accepted_cells(judged), *map(str, reasons)])
     return table(["set", "pairs", *ACCEPTED, *REASONS], rows)
 
 
-# A filter fixed before the pairs were judged: keep a pair whose answer the QAGen, reading the
-# summary and the question, finds at least this likely per token (a round-trip check).
-ANSWER_LOGPROB_RULE = math.log(0.5)
-
-
 def _mean(values: list[float]) -> float:
+    """The mean of some per-token log-probabilities."""
     return sum(values) / len(values)
 
 
@@ -111,27 +127,18 @@ SIGNS: dict[str, Callable[[dict[str, Any]], float]] = {
 }
 
 
-def _stored(key: Key) -> dict[str, Any]:
-    """The stored row of a judged pair, from the first run of `ROUNDS` that kept it."""
-    name, *pair = key
-    runs = dict.fromkeys(run for runs in ROUNDS.values() for run in runs)
-    return next(
-        stored_pairs(run, name)[tuple(pair)]
-        for run in runs
-        if tuple(pair) in stored_pairs(run, name)
-    )
-
-
 def by_sign() -> str:
-    """Could the model's own numbers tell an accepted pair? Per quantity of a stored pair (mean
-    log-probability per token): the ROC AUC of accepted over not accepted pairs, both sets."""
-    judged = [(r["accept"], _stored(key)) for key, r in labels().items()]
+    """Could the model's own numbers tell an accepted pair? Per set and quantity of a stored
+    pair (mean log-probability per token): the ROC AUC of accepted over not accepted pairs."""
     rows = []
-    for label, sign in SIGNS.items():
-        good = [sign(p) for ok, p in judged if ok]
-        bad = [sign(p) for ok, p in judged if not ok]
-        rows.append([label, f"{auc(good, bad):.2f}", str(len(good)), str(len(bad))])
-    return table(["mean log-probability of", "AUC", "accepted", "not accepted"], rows)
+    for name in QAGS_NAMES:
+        judged = [(r["accept"], _stored(k)) for k, r in labels().items() if k[0] == name]
+        for label, sign in SIGNS.items():
+            good = [sign(p) for ok, p in judged if ok]
+            bad = [sign(p) for ok, p in judged if not ok]
+            row = [SET_TITLES[name], label, f"{auc(good, bad):.2f}", str(len(good)), str(len(bad))]
+            rows.append(row)
+    return table(["set", "mean log-probability of", "AUC", "accepted", "not accepted"], rows)
 
 
 def by_rule() -> str:

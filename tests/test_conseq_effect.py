@@ -2,7 +2,8 @@
 
 An MLE summarizer is trained on references of which 30% state a number their document leaves
 out, then continued with ConSeq mined by QUALS with the toy QAGen. This test asserts only what
-holds on every machine, by construction or by a wide margin: the world's premise (the MLE
+holds on every machine, by construction or by a margin wider than the float noise measured
+between thread counts: the world's premise (the MLE
 summarizer learned to add numbers), the selection rule, and the contrastive loss raising the
 positives' likelihood over the negatives' on the mined triples. Whether ConSeq lowers the
 hallucination rate, and by how much, depends on float noise (the sign flips between seeds, thread
@@ -20,25 +21,19 @@ def test_conseq_runs_end_to_end_and_separates_the_mined_triples(
     load_benchmark, toy_qagen_dir, tmp_path, training_threads
 ):
     effect = load_benchmark("conseq_effect")
-    # the recipe of docs/conseq.md (margin loss, 60% / 60%, answer-token mining), smaller: 600
-    # MLE steps at 3e-3 (the benchmark's 1000 at 2e-3 took most of this test's 5 minutes), 100
-    # documents mined and 100 tested
-    setting = replace(
-        effect.SETTINGS["recommended"],
-        mle_steps=600,
-        mle_learning_rate=3e-3,
-        pool_docs=100,
-        test_docs=100,
-    )
+    # the recipe of docs/conseq.md (margin loss, 60% / 60%, answer-token mining) at the test's
+    # sizes (the benchmark's MLE training took most of this test's 5 minutes)
+    setting = replace(effect.SETTINGS["recommended"], **effect.TEST_SIZES)
     rows = effect.run(
         [0], ["conseq-quals"], setting, tmp_path / "rows.jsonl", tmp_path, toy_qagen_dir
     )
     arm = {r["arm"]: r for r in rows}
     start, conseq = arm["mle-start"], arm["conseq-quals"]
     # the premise: the MLE summarizer learned the references' habit of stating a number its
-    # document lacks (86.0% with 1 thread, 67.4% with 2), and does not invent one where a number
-    # exists (0.0% with both)
-    assert start["hallucination_without_number"] > 0.5
+    # document lacks, at least as often as the 30% of references that do (86.0% with 1 thread,
+    # 67.4% with 2: the float path alone moved it 19 points), and does not invent one where a
+    # number exists (0.0% with both)
+    assert start["hallucination_without_number"] > 0.3
     assert start["hallucination_with_number"] < 0.05
     # 60% best references intersected with 60% worst negatives of 100 documents: at least 20
     # (24 and 23 selected)

@@ -30,8 +30,9 @@ PAIR_FLAWS = {
 
 
 def pair_flaws(question: str, answer: str, cut: bool = False) -> set[str]:
-    """The `PAIR_FLAWS` of one pair; empty for a pair a reader would accept. ``cut``: the search
-    stopped its hypothesis at ``max_new_tokens`` (`QAPair.cut`)."""
+    """The `PAIR_FLAWS` of one pair; empty for a well-formed pair (which may still be wrong:
+    docs/text_forms.md has a reader's judgements). ``cut``: the search stopped its hypothesis at
+    ``max_new_tokens`` (`QAPair.cut`)."""
     flaws = set()
     if cut:
         flaws.add("cut")
