@@ -36,7 +36,14 @@ import report_speed
 import report_squad
 import report_toy
 from markdown_table import interval, pct, table
-from stored_runs import G20_RUN, NORM_PREFER_RUN, NORM_RUN, PREFER_RUN, SHIPPED_RUN
+from stored_runs import (
+    G20_RUN,
+    NORM_PREFER_RUN,
+    NORM_RUN,
+    PREFER_RUN,
+    SHIPPED_RUN,
+    validity_runs,
+)
 
 from quals_hf import QualsConfig, ValidityResult, measure_validity
 from quals_hf.benchmark_data import QAGS_NAMES, demo_pair, load_qags
@@ -48,7 +55,6 @@ from quals_hf.evaluation import (
     faithful_above_unfaithful,
     halves,
     paired_difference,
-    read_jsonl,
     rouge2_precision_fn,
     word_share,
 )
@@ -94,19 +100,6 @@ def human(name: str) -> dict[int, float]:
     """The QAGS label of each summary id of a set."""
     data = load_qags(name)
     return dict(zip(data["id"], data["consistency"]))
-
-
-@cache
-def validity_runs() -> dict[str, dict[str, Any]]:
-    """Every stored validity run by folder name: its meta and its QUALS rows per set."""
-    runs = {}
-    for meta in sorted(RESULTS.glob("validity/*/meta.json")):
-        rows = {
-            name: {int(r["id"]): r for r in read_jsonl(meta.parent / f"quals_{name}.jsonl.gz")}
-            for name in QAGS_NAMES
-        }
-        runs[meta.parent.name] = {"meta": json.loads(meta.read_text()), "rows": rows}
-    return runs
 
 
 def run_label(run: str) -> str:

@@ -3,10 +3,12 @@ results/validity/, written by `benchmarks/validity.py`), and their kept pairs.""
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from quals_hf.benchmark_data import QAGS_NAMES
 from quals_hf.evaluation import read_jsonl
 
 VALIDITY = Path(__file__).resolve().parent / "results" / "validity"
@@ -25,8 +27,21 @@ PairKey = tuple[int, str, str]
 
 
 @cache
+def validity_runs() -> dict[str, dict[str, Any]]:
+    """Every stored validity run by folder name: its meta and its QUALS rows per set."""
+    runs = {}
+    for meta in sorted(VALIDITY.glob("*/meta.json")):
+        rows = {
+            name: {int(r["id"]): r for r in read_jsonl(meta.parent / f"quals_{name}.jsonl.gz")}
+            for name in QAGS_NAMES
+        }
+        runs[meta.parent.name] = {"meta": json.loads(meta.read_text()), "rows": rows}
+    return runs
+
+
+@cache
 def stored_pairs(run: str, name: str) -> dict[PairKey, dict[str, Any]]:
     """Every kept pair of a stored run on set ``name`` by ``(id, question, answer)``: its row
     as `PairScore.to_dict` stored it."""
-    rows = read_jsonl(VALIDITY / run / f"quals_{name}.jsonl.gz")
-    return {(int(r["id"]), p["question"], p["answer"]): p for r in rows for p in r["pairs"]}
+    rows = validity_runs()[run]["rows"][name]
+    return {(i, p["question"], p["answer"]): p for i, row in rows.items() for p in row["pairs"]}
